@@ -1,0 +1,4 @@
+import t from 'tap';
+import { SLUICE_VERSION } from '../../src/util/version.js';
+
+t.match(SLUICE_VERSION, /^\d+\.\d+\.\d+/);
