@@ -1,0 +1,176 @@
+import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
+import { createSecureServer, type Http2SecureServer } from 'node:http2';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import { UsageError } from '../errors.js';
+import { createEchoHandler, type EchoHttpContext, type EchoListenerInfo } from './http-handler.js';
+import { listenTcp, parseListen, show } from './listen.js';
+import { RetryTracker } from './retry.js';
+import type { BoundListener, EchoIdentity, EchoListenerKind, EchoOptions, EchoServer, ListenAddress } from './types.js';
+import { WebSocketEcho, isWebSocketToEchoPath } from './websocket.js';
+
+/** Something started that close() must stop. */
+type Closer = () => Promise<void>;
+
+/** Shared state of one echo instance while it starts and runs. */
+export class EchoRuntime {
+  readonly closers: Closer[] = [];
+  readonly listeners: BoundListener[] = [];
+  readonly ports: Partial<Record<EchoListenerKind, number>> = {};
+  /** Every accepted connection, destroyed on close so nothing lingers. */
+  readonly sockets = new Set<Duplex>();
+  readonly ws: WebSocketEcho;
+  readonly http: EchoHttpContext;
+  /** Per-request log lines, or null when silenced. */
+  readonly requestLog: ((line: string) => void) | null;
+
+  constructor(
+    readonly options: EchoOptions,
+    readonly identity: EchoIdentity,
+    readonly log: ((line: string) => void) | null,
+  ) {
+    this.requestLog = options.logRequests === false ? null : log;
+    this.ws = new WebSocketEcho(this.requestLog);
+    this.http = {
+      identity,
+      retry: new RetryTracker(options.retryLimit),
+      log: this.requestLog,
+      timers: new Set(),
+      httpPort: () => options.httpPort ?? (this.ports.http === undefined ? undefined : String(this.ports.http)),
+    };
+  }
+
+  track(socket: Duplex): void {
+    this.sockets.add(socket);
+    socket.once('close', () => this.sockets.delete(socket));
+  }
+
+  bound(kind: EchoListenerKind, host: string, port: number, label: string): void {
+    this.listeners.push({ kind, host, port });
+    this.ports[kind] ??= port;
+    this.log?.(`Starting server, listening on ${show({ host, port })} (${label})`);
+  }
+
+  async close(): Promise<void> {
+    for (const timer of this.http.timers) clearTimeout(timer);
+    this.http.timers.clear();
+    this.ws.close();
+    const pending = this.closers.splice(0).map((close) => close());
+    for (const socket of this.sockets) socket.destroy();
+    await Promise.all(pending);
+  }
+}
+
+function closeServer(server: { close(cb: (err?: Error) => void): unknown }): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/** Route `/ws` WebSocket handshakes to the echo; any other Upgrade is a normal request. */
+function wireUpgrades(rt: EchoRuntime, server: HttpServer | Http2SecureServer, extra?: (req: IncomingMessage) => boolean): void {
+  const accepts = (req: IncomingMessage): boolean => isWebSocketToEchoPath(req) || (extra?.(req) ?? false);
+  (server as { shouldUpgradeCallback?: (req: IncomingMessage) => boolean }).shouldUpgradeCallback = accepts;
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (isWebSocketToEchoPath(req)) rt.ws.handleUpgrade(req, socket, head);
+  });
+}
+
+function tuneHttpServer(server: HttpServer | Http2SecureServer): void {
+  // Like Go's http.Server defaults: idle keep-alive connections are not timed
+  // out (a proxy's pool must not race our close), and `?delay=` may be long.
+  const s = server as unknown as { keepAliveTimeout: number; requestTimeout: number };
+  s.keepAliveTimeout = 0;
+  s.requestTimeout = 0;
+}
+
+/** Plain HTTP/1.1 echo. */
+export async function startHttpListener(rt: EchoRuntime, addr: ListenAddress, kind: EchoListenerKind = 'http'): Promise<void> {
+  const info: EchoListenerInfo = { port: 0, tls: false, requireH2c: false };
+  const server = createHttpServer(createEchoHandler(rt.http, info));
+  tuneHttpServer(server);
+  wireUpgrades(rt, server);
+  server.on('connection', (socket: Socket) => rt.track(socket));
+  const bound = await listenTcp(server, addr);
+  rt.closers.push(() => closeServer(server));
+  info.port = bound.port;
+  rt.bound(kind, bound.host, bound.port, 'http');
+}
+
+/**
+ * HTTPS echo: HTTP/2 and HTTP/1.1 by ALPN (gRPC too, over h2). With a client
+ * CA, a client certificate is asked for and, if given, must verify.
+ */
+export async function startHttpsListener(rt: EchoRuntime, addr: ListenAddress, kind: EchoListenerKind = 'https'): Promise<void> {
+  const tls = rt.options.tls;
+  if (!tls) throw new UsageError('an HTTPS listener needs a certificate and key (--tls-cert/--tls-key)');
+  const info: EchoListenerInfo = { port: 0, tls: true, requireH2c: false };
+  const server = createSecureServer(
+    {
+      cert: tls.cert,
+      key: tls.key,
+      allowHTTP1: true,
+      ...(tls.clientCa ? { ca: tls.clientCa, requestCert: true, rejectUnauthorized: false } : {}),
+    },
+    createEchoHandler(rt.http, info),
+  );
+  tuneHttpServer(server);
+  wireUpgrades(rt, server);
+  server.on('connection', (socket: Socket) => rt.track(socket));
+  if (tls.clientCa) {
+    // VerifyClientCertIfGiven: no certificate is fine, a bad one is not.
+    server.on('secureConnection', (socket: TLSSocket) => {
+      if (!socket.authorized && socket.getPeerX509Certificate() !== undefined) socket.destroy();
+    });
+  }
+  const bound = await listenTcp(server, addr);
+  rt.closers.push(() => closeServer(server));
+  info.port = bound.port;
+  rt.bound(kind, bound.host, bound.port, 'https');
+}
+
+function identityOf(options: EchoOptions): EchoIdentity {
+  return {
+    pod: options.pod ?? options.name ?? '',
+    namespace: options.namespace ?? '',
+    ingress: options.ingress ?? '',
+    service: options.service ?? '',
+  };
+}
+
+/**
+ * Start an echo backend with the listeners `options` asks for, in this
+ * process. Resolves once every listener is bound; if one cannot be bound,
+ * the others are closed and the promise rejects with a ListenError.
+ */
+export async function startEcho(options: EchoOptions): Promise<EchoServer> {
+  const log = options.quiet || options.log === null ? null : (options.log ?? ((line: string) => void process.stdout.write(line + '\n')));
+  const rt = new EchoRuntime(options, identityOf(options), log);
+  const listenIsTls = options.listen !== undefined && options.tls !== undefined && options.https === undefined;
+  const plan: Array<() => Promise<void>> = [];
+  if (options.listen !== undefined) {
+    const addr = parseListen(options.listen);
+    plan.push(() => (listenIsTls ? startHttpsListener(rt, addr) : startHttpListener(rt, addr)));
+  }
+  if (options.http !== undefined) {
+    const addr = parseListen(options.http, 'http-listen');
+    plan.push(() => startHttpListener(rt, addr));
+  }
+  if (options.https !== undefined) {
+    const addr = parseListen(options.https, 'https-listen');
+    plan.push(() => startHttpsListener(rt, addr));
+  }
+  if (plan.length === 0) throw new UsageError('nothing to listen on: give at least one listen address');
+  try {
+    for (const start of plan) await start();
+  } catch (err) {
+    await rt.close();
+    throw err;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    ports: rt.ports,
+    listeners: rt.listeners,
+    identity: rt.identity,
+    close: () => (closing ??= rt.close()),
+  };
+}
