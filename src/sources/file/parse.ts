@@ -1,4 +1,4 @@
-import { LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document } from 'yaml';
 import { InputError } from '../../errors.js';
 
 /** A YAML (or JSON) syntax error, with the position of the first offending character. */
@@ -63,14 +63,34 @@ export function parseFile(file: string, text: string): ParsedFile {
       line: lineCounter.linePos(startOffset).line,
       value,
       positionOf(path) {
-        for (let n = path.length; n >= 0; n--) {
-          const node: unknown = doc.getIn(path.slice(0, n), true);
-          const range = (node as { range?: [number, number, number] } | undefined)?.range;
-          if (range) return lineCounter.linePos(range[0]);
+        for (let n = path.length; n > 0; n--) {
+          const pos = keyOrItemOffset(doc, path.slice(0, n));
+          if (pos !== undefined) return lineCounter.linePos(pos);
         }
         return lineCounter.linePos(startOffset);
       },
     });
   });
   return { documents, errors: [] };
+}
+
+/**
+ * Offset of the thing a path names: the key of a mapping entry (so errors
+ * point at `type: Prefix`, not at the value), or the start of a sequence item.
+ */
+function keyOrItemOffset(doc: Document.Parsed, path: readonly (string | number)[]): number | undefined {
+  const parent: unknown = path.length === 1 ? doc.contents : doc.getIn(path.slice(0, -1), true);
+  const last = path[path.length - 1];
+  if (isMap(parent)) {
+    for (const pair of parent.items) {
+      const key = pair.key;
+      if (isScalar(key) && String(key.value) === String(last)) return key.range?.[0];
+    }
+    return undefined;
+  }
+  if (isSeq(parent) && typeof last === 'number') {
+    const item: unknown = parent.items[last];
+    return (item as { range?: [number, number, number] } | undefined)?.range?.[0];
+  }
+  return undefined;
 }
