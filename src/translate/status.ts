@@ -34,6 +34,12 @@ export interface TranslateOptions {
   readonly controllerName: string;
   /** Addresses to report in Gateway status.addresses when spec.addresses is empty (from the environment, not the clock). */
   readonly defaultAddresses?: (gateway: { namespace: string; name: string }) => readonly { type: string; value: string }[];
+  /**
+   * The IP to bind a Gateway's listeners on when its spec.addresses is empty
+   * (PortIR.address), e.g. one loopback address per Gateway from
+   * `--gateway-address-pool`. Undefined (or no callback) keeps the default: all addresses.
+   */
+  readonly gatewayAddress?: (gateway: { namespace: string; name: string }) => string | undefined;
 }
 
 export interface TranslateResult {
