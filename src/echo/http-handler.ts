@@ -2,6 +2,7 @@ import { validateHeaderName, validateHeaderValue, type IncomingMessage, type Out
 import { constants as h2constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { DurationError, parseGoDuration } from './duration.js';
+import { isGrpcRequest, serveGrpc } from './grpc.js';
 import { headersMap } from './headers.js';
 import type { RetryTracker } from './retry.js';
 import { formatRemote, tlsAssertions } from './tls-info.js';
@@ -60,7 +61,8 @@ export function isHttp2(req: EchoRequest): req is Http2ServerRequest {
 /**
  * Routes like echo-basic's ServeMux after its `//` -> `/` rewrite:
  * /health, /status/NNN, /retry/, and everything else echoes. (/ws upgrades
- * are taken before this handler; a plain request to /ws gets 400.)
+ * are taken before this handler; a plain request to /ws gets 400.) gRPC
+ * calls (HTTP/2, content-type application/grpc) go to the gRPC echo service.
  */
 export function createEchoHandler(ctx: EchoHttpContext, listener: EchoListenerInfo) {
   return function echoHandler(req: EchoRequest, res: EchoResponse): void {
@@ -70,6 +72,7 @@ export function createEchoHandler(ctx: EchoHttpContext, listener: EchoListenerIn
     const path = (q < 0 ? url : url.slice(0, q)).replaceAll('//', '/');
     const query = q < 0 ? '' : url.slice(q + 1);
 
+    if (isHttp2(req) && isGrpcRequest(req.headers)) return serveGrpc(ctx, req, listener.tls);
     if (listener.requireH2c && !isHttp2(req) && !hasH2cUpgrade(req)) {
       return drainThen(req, () => plain(sink, 400, 'Expected h2c request'));
     }

@@ -1,9 +1,10 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer } from 'node:http';
-import { createSecureServer, type Http2SecureServer } from 'node:http2';
-import type { Socket } from 'node:net';
+import { createSecureServer, createServer as createH2cServer, type Http2SecureServer } from 'node:http2';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { UsageError } from '../errors.js';
+import { isH2cUpgrade, routeByPreface, upgradeToH2c } from './h2c.js';
 import { createEchoHandler, type EchoHttpContext, type EchoListenerInfo } from './http-handler.js';
 import { listenTcp, parseListen, show } from './listen.js';
 import { RetryTracker } from './retry.js';
@@ -128,6 +129,37 @@ export async function startHttpsListener(rt: EchoRuntime, addr: ListenAddress, k
   rt.bound(kind, bound.host, bound.port, 'https');
 }
 
+/**
+ * HTTP/2 cleartext echo: one port, two ways in. A connection that starts with
+ * the HTTP/2 preface is HTTP/2 (prior knowledge); otherwise it is HTTP/1.1,
+ * where `Upgrade: h2c` switches to HTTP/2 and anything else gets 400, as
+ * echo-basic's h2c port does. gRPC calls are served here too.
+ */
+export async function startH2cListener(rt: EchoRuntime, addr: ListenAddress, kind: EchoListenerKind = 'h2c'): Promise<void> {
+  const info: EchoListenerInfo = { port: 0, tls: false, requireH2c: true };
+  const handler = createEchoHandler(rt.http, info);
+  const h2 = createH2cServer(handler);
+  const h1 = createHttpServer(handler);
+  tuneHttpServer(h1);
+  wireUpgrades(rt, h1, isH2cUpgrade);
+  const toH2 = (socket: Socket): void => void h2.emit('connection', socket);
+  h1.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
+    if (isH2cUpgrade(req)) upgradeToH2c(req, socket, head, toH2);
+  });
+  const server = createNetServer((socket) => {
+    rt.track(socket);
+    routeByPreface(socket, (s) => void h1.emit('connection', s), toH2);
+  });
+  const bound = await listenTcp(server, addr);
+  rt.closers.push(() => closeServer(server));
+  info.port = bound.port;
+  rt.bound(kind, bound.host, bound.port, kind === 'grpc' ? 'grpc' : 'h2c');
+}
+
+function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
+  return a.port === b.port && (a.host ?? '') === (b.host ?? '') && a.port !== 0;
+}
+
 function identityOf(options: EchoOptions): EchoIdentity {
   return {
     pod: options.pod ?? options.name ?? '',
@@ -158,6 +190,16 @@ export async function startEcho(options: EchoOptions): Promise<EchoServer> {
   if (options.https !== undefined) {
     const addr = parseListen(options.https, 'https-listen');
     plan.push(() => startHttpsListener(rt, addr));
+  }
+  const h2cAddr = options.h2c === undefined ? undefined : parseListen(options.h2c, 'h2c-listen');
+  if (h2cAddr !== undefined) plan.push(() => startH2cListener(rt, h2cAddr));
+  if (options.grpc !== undefined) {
+    const addr = parseListen(options.grpc, 'grpc-listen');
+    if (h2cAddr !== undefined && sameAddress(addr, h2cAddr)) {
+      plan.push(async () => void (rt.ports.grpc = rt.ports.h2c));
+    } else {
+      plan.push(() => startH2cListener(rt, addr, 'grpc'));
+    }
   }
   if (plan.length === 0) throw new UsageError('nothing to listen on: give at least one listen address');
   try {
