@@ -12,6 +12,8 @@ export interface InputFiles {
   /** PATH as given. */
   readonly root: string;
   readonly isDirectory: boolean;
+  /** device:inode of PATH, to notice PATH itself being replaced. */
+  readonly rootId: string;
   /** Files read, in load order. */
   readonly files: readonly InputFile[];
   /** Files listed but not readable (vanished, permissions): the input is incomplete. */
@@ -49,8 +51,11 @@ function describe(err: unknown): string {
  */
 export async function readInput(root: string): Promise<InputFiles> {
   let isDirectory: boolean;
+  let rootId: string;
   try {
-    isDirectory = (await stat(root)).isDirectory();
+    const st = await stat(root);
+    isDirectory = st.isDirectory();
+    rootId = `${st.dev}:${st.ino}`;
   } catch (err) {
     throw new InputError(`cannot read ${root}: ${describe(err)}`, root, { cause: err });
   }
@@ -88,5 +93,5 @@ export async function readInput(root: string): Promise<InputFiles> {
       hash.update(p).update('\u0000!unreadable\u0000');
     }
   }
-  return { root, isDirectory, files, errors, fingerprint: hash.digest('hex') };
+  return { root, isDirectory, rootId, files, errors, fingerprint: hash.digest('hex') };
 }

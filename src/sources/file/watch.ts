@@ -10,6 +10,8 @@ export interface WatchOptions extends LoadOptions {
   readonly debounceMs?: number;
   /** Poll interval, the fallback for file systems and editors fs.watch misses. Default 1000 ms; 0 disables. */
   readonly pollMs?: number;
+  /** Use fs.watch (default true). False leaves only the poll, e.g. for network file systems. */
+  readonly fsWatch?: boolean;
   /**
    * The load the caller already applied (from loadConfig), so the watcher only
    * reports changes after it. Without it the watcher reads PATH once at start
@@ -53,6 +55,8 @@ export class ConfigWatcher extends EventEmitter {
   readonly #opts: WatchOptions;
   readonly #debounceMs: number;
   #watchers: FSWatcher[] = [];
+  /** device:inode of PATH when the watches were armed; a new one means PATH was replaced. */
+  #armedFor: string | undefined;
   #poll: NodeJS.Timeout | undefined;
   #timer: NodeJS.Timeout | undefined;
   #pendingSince = 0;
@@ -74,19 +78,19 @@ export class ConfigWatcher extends EventEmitter {
   }
 
   async #start(): Promise<void> {
-    if (this.#seen === undefined) {
-      try {
-        this.#seen = (await readInput(this.path)).fingerprint;
-      } catch (err) {
-        this.#seen = `error:${(err as Error).message}`;
-      }
+    try {
+      const input = await readInput(this.path);
+      this.#seen ??= input.fingerprint;
+      this.#armedFor = input.rootId;
+    } catch (err) {
+      this.#seen ??= `error:${(err as Error).message}`;
     }
     if (this.#closed) return;
-    this.#arm();
+    if (this.#opts.fsWatch !== false) this.#arm();
     const pollMs = this.#opts.pollMs ?? 1000;
     if (pollMs > 0) {
       this.#poll = setInterval(() => {
-        if (this.#watchers.length === 0) this.#arm();
+        if (this.#watchers.length === 0 && this.#opts.fsWatch !== false) this.#arm();
         this.#schedule();
       }, pollMs);
       this.#poll.unref();
@@ -162,7 +166,12 @@ export class ConfigWatcher extends EventEmitter {
       }
       return;
     }
-    if (input.fingerprint === this.#seen || this.#closed) return;
+    if (this.#closed) return;
+    if (input.rootId !== this.#armedFor && this.#opts.fsWatch !== false) {
+      this.#armedFor = input.rootId;
+      this.#arm();
+    }
+    if (input.fingerprint === this.#seen) return;
     this.#seen = input.fingerprint;
     const result = loadFromInput(input, this.#opts);
     if (result.complete) {
