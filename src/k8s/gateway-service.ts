@@ -134,7 +134,8 @@ export function servicePatch(live: KubeObject, desired: KubeObject): Record<stri
   const livePorts = (ls.ports ?? []).map((p) => ({ name: p.name, port: p.port, targetPort: p.targetPort, protocol: p.protocol ?? 'TCP', ...(keepNodePorts && p.nodePort ? { nodePort: p.nodePort } : {}) }));
   const spec: Record<string, unknown> = {};
   if (ls.type !== ds.type) spec.type = ds.type;
-  if (JSON.stringify(livePorts) !== JSON.stringify(ports)) spec.ports = ports;
+  // On a type change the whole list is sent, so nodePorts vanish when leaving NodePort/LoadBalancer.
+  if (spec.type || JSON.stringify(livePorts) !== JSON.stringify(ports)) spec.ports = ports;
   // A selector on our Service would fight our EndpointSlice; someone added one: drop it.
   if (ls.selector && Object.keys(ls.selector).length > 0) spec.selector = null;
   const metadata: Record<string, unknown> = {};
