@@ -1,4 +1,4 @@
-import type { Http2ServerRequest, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
+import type { Http2ServerRequest, Http2ServerResponse, IncomingHttpHeaders, ServerHttp2Stream } from 'node:http2';
 import type { TLSSocket } from 'node:tls';
 import { ProtoWriter, messageField, messagesField, readFields, stringField, stringsField } from './protobuf.js';
 import type { EchoIdentity } from './types.js';
@@ -118,7 +118,7 @@ export interface GrpcEchoContext {
  * EchoTwo answer with the assertions; EchoThree and anything else are
  * UNIMPLEMENTED, as grpc-go answers them.
  */
-export function serveGrpc(ctx: GrpcEchoContext, req: Http2ServerRequest, tls: boolean): void {
+export function serveGrpc(ctx: GrpcEchoContext, req: Http2ServerRequest, res: Http2ServerResponse, tls: boolean): void {
   const stream = req.stream;
   const path = req.headers[':path'] ?? '';
   const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
@@ -149,9 +149,10 @@ export function serveGrpc(ctx: GrpcEchoContext, req: Http2ServerRequest, tls: bo
     ctx.log?.(`Received over ${tls ? 'TLS' : 'plaintext'}: `);
     const reply = encodeEchoResponse(assertionsFor(ctx.identity, req, `/${service}/${method}`, tls));
     if (stream.destroyed) return;
-    stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
-    stream.once('wantTrailers', () => stream.sendTrailers({ 'grpc-status': String(GrpcStatus.OK), 'grpc-message': '' }));
-    stream.end(grpcFrame(reply));
+    // Through the compat response, which owns the stream's trailers.
+    res.writeHead(200, { 'content-type': 'application/grpc' });
+    res.addTrailers({ 'grpc-status': String(GrpcStatus.OK), 'grpc-message': '' });
+    res.end(grpcFrame(reply));
   });
 }
 

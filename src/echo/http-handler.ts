@@ -72,7 +72,7 @@ export function createEchoHandler(ctx: EchoHttpContext, listener: EchoListenerIn
     const path = (q < 0 ? url : url.slice(0, q)).replaceAll('//', '/');
     const query = q < 0 ? '' : url.slice(q + 1);
 
-    if (isHttp2(req) && isGrpcRequest(req.headers)) return serveGrpc(ctx, req, listener.tls);
+    if (isHttp2(req) && isGrpcRequest(req.headers)) return serveGrpc(ctx, req, res as Http2ServerResponse, listener.tls);
     if (listener.requireH2c && !isHttp2(req) && !hasH2cUpgrade(req)) {
       return drainThen(req, () => plain(sink, 400, 'Expected h2c request'));
     }
