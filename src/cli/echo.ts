@@ -135,7 +135,9 @@ function imageModeOptions(env: Env, bind: string | undefined, common: Omit<EchoO
     const tls = set('TLS_SERVER_CERT') && set('TLS_SERVER_PRIV_KEY') ? readTls(env.TLS_SERVER_CERT, env.TLS_SERVER_PRIV_KEY, undefined, true) : undefined;
     const tcp = at('TCP_PORT', '3000');
     const tcpTls = tls ? at('TLS_PORT', '8443') : undefined;
-    return { ...common, tcp, tcpTls, tls, tcpPort: String(tcp.port), tlsPort: tcpTls ? String(tcpTls.port) : undefined };
+
+    // Like echo-basic, `tlsport` is reported even when TLS is off.
+    return { ...common, tcp, tcpTls, tls, tcpPort: String(tcp.port), tlsPort: String(at('TLS_PORT', '8443').port) };
   }
   if (set('UDP_ECHO_SERVER')) return { ...common, udp: at('UDP_PORT', '8080') };
   const http = at('HTTP_PORT', '3000');

@@ -5,8 +5,9 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import { UsageError } from '../errors.js';
 import { isH2cUpgrade, routeByPreface, upgradeToH2c } from './h2c.js';
+import { attachUdpEcho, createTcpEchoServer, createTcpTlsEchoServer, createUdpSocket, type TcpEchoConfig } from './l4.js';
 import { createEchoHandler, type EchoHttpContext, type EchoListenerInfo } from './http-handler.js';
-import { listenTcp, parseListen, show } from './listen.js';
+import { bindUdp, listenTcp, parseListen, show } from './listen.js';
 import { RetryTracker } from './retry.js';
 import type { BoundListener, EchoIdentity, EchoListenerKind, EchoOptions, EchoServer, ListenAddress } from './types.js';
 import { WebSocketEcho, isWebSocketToEchoPath } from './websocket.js';
@@ -156,6 +157,48 @@ export async function startH2cListener(rt: EchoRuntime, addr: ListenAddress, kin
   rt.bound(kind, bound.host, bound.port, kind === 'grpc' ? 'grpc' : 'h2c');
 }
 
+function tcpConfig(rt: EchoRuntime): TcpEchoConfig {
+  const { options, ports } = rt;
+  return {
+    identity: rt.identity,
+    tcpPort: () => options.tcpPort ?? (ports.tcp === undefined ? '' : String(ports.tcp)),
+    tlsPort: () => options.tlsPort ?? (ports.tcpTls === undefined ? '' : String(ports.tcpTls)),
+  };
+}
+
+/** Line-based TCP echo (echo-basic's TCP_ECHO_SERVER mode), optionally behind TLS. */
+export async function startTcpListener(rt: EchoRuntime, addr: ListenAddress, tls: boolean): Promise<void> {
+  const track = (socket: Socket): void => rt.track(socket);
+  let server;
+  if (tls) {
+    if (!rt.options.tls) throw new UsageError('a TCP TLS listener needs a certificate and key (--tls-cert/--tls-key)');
+    server = createTcpTlsEchoServer(tcpConfig(rt), rt.options.tls.cert, rt.options.tls.key, track);
+  } else {
+    server = createTcpEchoServer(tcpConfig(rt), track);
+  }
+  const bound = await listenTcp(server, addr);
+  rt.closers.push(() => closeServer(server));
+  rt.bound(tls ? 'tcpTls' : 'tcp', bound.host, bound.port, tls ? 'tcp+tls' : 'tcp');
+}
+
+/** UDP echo (UDP_ECHO_SERVER mode). Every address means dual-stack, or IPv4 where IPv6 is off. */
+export async function startUdpListener(rt: EchoRuntime, addr: ListenAddress): Promise<void> {
+  let socket = createUdpSocket(addr.host);
+  let bound;
+  try {
+    bound = await bindUdp(socket, addr);
+  } catch (err) {
+    socket.close();
+    if (addr.host !== undefined) throw err;
+    socket = createUdpSocket('0.0.0.0');
+    bound = await bindUdp(socket, { host: '0.0.0.0', port: addr.port });
+  }
+  attachUdpEcho(socket, rt.identity, rt.requestLog);
+  const closing = socket;
+  rt.closers.push(() => new Promise<void>((resolve) => closing.close(() => resolve())));
+  rt.bound('udp', bound.host, bound.port, 'udp');
+}
+
 function sameAddress(a: ListenAddress, b: ListenAddress): boolean {
   return a.port === b.port && (a.host ?? '') === (b.host ?? '') && a.port !== 0;
 }
@@ -200,6 +243,18 @@ export async function startEcho(options: EchoOptions): Promise<EchoServer> {
     } else {
       plan.push(() => startH2cListener(rt, addr, 'grpc'));
     }
+  }
+  if (options.tcp !== undefined) {
+    const addr = parseListen(options.tcp, 'tcp-listen');
+    plan.push(() => startTcpListener(rt, addr, false));
+  }
+  if (options.tcpTls !== undefined) {
+    const addr = parseListen(options.tcpTls, 'tcp-tls-listen');
+    plan.push(() => startTcpListener(rt, addr, true));
+  }
+  if (options.udp !== undefined) {
+    const addr = parseListen(options.udp, 'udp-listen');
+    plan.push(() => startUdpListener(rt, addr));
   }
   if (plan.length === 0) throw new UsageError('nothing to listen on: give at least one listen address');
   try {
