@@ -222,7 +222,8 @@ export class StatusWriter {
     for (let attempt = 0; attempt < attempts; attempt++) {
       if (!this.#leading || this.#closed) return 'unchanged';
       if (!live || attempt > 0) {
-        live = await this.#opts.client.getOptional<KubeObject>(path);
+        // Read the object itself: RBAC grants get on gateways, only update/patch on gateways/status.
+        live = await this.#opts.client.getOptional<KubeObject>(objectPath(resource, p.namespace, p.name));
         if (!live) return 'gone';
       }
       const liveStatus = live.status as Record<string, unknown> | undefined;
