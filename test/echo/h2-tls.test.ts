@@ -4,6 +4,7 @@ import { request as h1request } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { connect as netConnect } from 'node:net';
 import { X509Certificate } from 'node:crypto';
+import WebSocket from 'ws';
 import { startEcho } from '../../src/echo/index.js';
 import { createDevCA } from '../../src/util/devcert.js';
 
@@ -164,6 +165,15 @@ t.test('HTTPS: HTTP/1.1 and HTTP/2 with TLS details', async (t) => {
   const h2 = await h2get(`https://localhost:${port}`, '/secure2', { ca: serverCA.certPem, host: '127.0.0.1', servername: 'localhost', port });
   t.equal(h2.json.proto, 'HTTP/2.0');
   t.match(h2.json.tls, { version: 'TLSv1.3', serverName: 'localhost', negotiatedProtocol: 'h2' });
+
+  const ws = new WebSocket(`wss://127.0.0.1:${port}/ws`, { ca: serverCA.certPem, servername: 'localhost' });
+  t.teardown(() => ws.terminate());
+  const echoed = await new Promise<string>((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => ws.send('over tls'));
+    ws.once('message', (d: Buffer) => resolve(d.toString('utf8')));
+  });
+  t.equal(echoed, 'over tls', 'WebSocket echo over TLS');
 });
 
 t.test('--listen with TLS serves HTTPS on that port', async (t) => {
