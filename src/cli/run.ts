@@ -9,8 +9,10 @@ import { DataPlane } from '../dataplane/index.js';
 import { translate } from '../translate/index.js';
 import { loadConfig, watchConfig } from '../sources/file/index.js';
 import { DEFAULT_CONTROLLER_NAME } from '../model/objects.js';
+import { KUBERNETES_RUN_HELP, KUBERNETES_RUN_OPTIONS } from '../k8s/cli-options.js';
 
 const HELP = `Usage: sluice run --config PATH [--admin HOST:PORT] [--log-level LEVEL] [--drain-timeout SECONDS]
+       sluice run --kubernetes [--kubeconfig FILE] [--namespace NS] [--gateway-address-pool CIDR] [--service-type TYPE]
 
 Serve the Gateway API objects (plus Service, EndpointSlice, Secret, Namespace)
 in PATH, a multi-document YAML file or a directory of them. PATH is watched and
@@ -21,7 +23,7 @@ changes are applied without dropping in-flight requests.
   --controller-name NAME  GatewayClass controllerName to serve (default ${DEFAULT_CONTROLLER_NAME})
   --log-level LEVEL       trace|debug|info|warn|error (default info)
   --drain-timeout SECONDS how long SIGTERM waits for in-flight requests (default 15)
-`;
+${KUBERNETES_RUN_HELP}`;
 
 export interface RunningGateway {
   readonly admin: AdminServer;
@@ -40,6 +42,7 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
       'log-level': { type: 'string' },
       'drain-timeout': { type: 'string', default: '15' },
       help: { type: 'boolean', short: 'h' },
+      ...KUBERNETES_RUN_OPTIONS,
     },
     strict: true,
   });
@@ -47,17 +50,14 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
     io.stdout.write(HELP);
     return 0;
   }
-  if (!values.config) throw new UsageError('--config PATH is required');
+  if (!values.config && !values.kubernetes) throw new UsageError('--config PATH (or --kubernetes) is required');
   const drainMs = Number(values['drain-timeout']) * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError('--drain-timeout must be a number of seconds');
 
-  const gw = await startGateway({
-    config: values.config,
-    admin: values.admin,
-    controllerName: values['controller-name'],
-    logLevel: values['log-level'],
-    drainMs,
-  });
+  const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs };
+  const gw = values.kubernetes
+    ? await (await import('../k8s/cli.js')).startKubernetesFromArgs(values, common)
+    : await startGateway({ ...common, config: values.config! });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', onSignal);
