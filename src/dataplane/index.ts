@@ -1,0 +1,169 @@
+import type { RouteTable } from '../translate/ir.js';
+import type { Logger } from '../util/log.js';
+import { StdoutAccessLog } from './accesslog.js';
+import type { SmoothWeighted } from './balancer.js';
+import { compileTable, portKey } from './compile.js';
+import type { CompiledBackend, CompiledPort, CompiledTable } from './compiled.js';
+import { PortServer } from './listeners.js';
+import { DataPlaneMetrics } from './metrics.js';
+import type { ProxyRuntime } from './proxy.js';
+import { TlsContextCache } from './tls.js';
+import type { AccessLogEntry, AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
+import { UpstreamRegistry } from './upstreams.js';
+
+export type { AccessLogEntry, AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
+
+/**
+ * The HTTP/HTTPS data plane: binds the ports of a RouteTable and proxies
+ * requests by it. apply() swaps tables atomically; a port that stays in the
+ * table keeps its server and connections, a request keeps the table it
+ * started with, upstream pools survive table changes.
+ */
+export class DataPlane {
+  readonly #logger: Logger;
+  readonly #rt: ProxyRuntime;
+  readonly #stdoutLog: StdoutAccessLog | undefined;
+  readonly #upstreams: UpstreamRegistry;
+  readonly #tlsCache = new TlsContextCache();
+  readonly #servers = new Map<string, PortServer>();
+  readonly #opts: DataPlaneOptions;
+  #metrics: DataPlaneMetrics | undefined;
+  #table: RouteTable | undefined;
+  #compiled: CompiledTable | undefined;
+  #balancers = new Map<string, SmoothWeighted<CompiledBackend>>();
+  #chain: Promise<unknown> = Promise.resolve();
+  #closed = false;
+
+  constructor(opts: DataPlaneOptions) {
+    this.#opts = opts;
+    this.#logger = opts.logger;
+    let accessLog: AccessLogSink | undefined;
+    if (opts.accessLog === undefined) {
+      this.#stdoutLog = new StdoutAccessLog();
+      accessLog = this.#stdoutLog.sink;
+    } else if (opts.accessLog !== false) {
+      accessLog = opts.accessLog;
+    }
+    this.#metrics = opts.metrics ? new DataPlaneMetrics(opts.metrics) : undefined;
+    this.#rt = { logger: opts.logger, accessLog, metrics: this.#metrics, draining: false };
+    this.#upstreams = new UpstreamRegistry({
+      logger: opts.logger,
+      graceMs: opts.poolGraceMs ?? 30_000,
+      connections: opts.upstreamConnections ?? 1024,
+    });
+  }
+
+  /** The table last applied. */
+  get table(): RouteTable | undefined {
+    return this.#table;
+  }
+
+  /** Ports currently bound, as "address|port" -> the port the OS gave (tests bind port 0). */
+  get boundPorts(): ReadonlyMap<string, number> {
+    const out = new Map<string, number>();
+    for (const [key, s] of this.#servers) out.set(key, s.boundPort);
+    return out;
+  }
+
+  /** Apply a table. Calls are serialised; each resolves with the bind state of every listener in its table. */
+  apply(table: RouteTable): Promise<ApplyReport> {
+    const run = this.#chain.then(() => this.#apply(table));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  async #apply(table: RouteTable): Promise<ApplyReport> {
+    if (this.#closed) throw new Error('data plane is closed');
+    this.#upstreams.begin();
+    const { table: compiled, problems, balancers } = compileTable(table, {
+      logger: this.#logger,
+      upstreams: this.#upstreams,
+      tlsCache: this.#tlsCache,
+      endpointPolicy: this.#opts.endpointPolicy ?? 'round-robin',
+      previousBalancers: this.#balancers,
+    });
+    this.#tlsCache.prune();
+
+    const listeners: Record<string, ListenerReport> = {};
+    for (const p of table.ports) {
+      if (p.protocol !== 'HTTP' && p.protocol !== 'HTTPS') continue;
+      for (const l of p.listeners) listeners[l.id] = problems[l.id] ?? { programmed: true };
+    }
+
+    // Ports that go away, or change between HTTP and HTTPS, stop listening first.
+    const removed: PortServer[] = [];
+    for (const [key, server] of this.#servers) {
+      const next = compiled.ports.get(key);
+      if (next === undefined || next.protocol !== server.protocol) {
+        removed.push(server);
+        this.#servers.delete(key);
+      }
+    }
+    const grace = this.#opts.portGraceMs ?? 30_000;
+    for (const s of removed) {
+      // Unbinds now; open connections get `grace` to finish in the background.
+      s.shutdown(grace).catch(() => undefined);
+    }
+    if (removed.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
+
+    // Bind new ports; swap the rest.
+    const binds: Promise<void>[] = [];
+    const swaps: [PortServer, CompiledPort][] = [];
+    for (const [key, cp] of compiled.ports) {
+      const existing = this.#servers.get(key);
+      if (existing !== undefined) {
+        swaps.push([existing, cp]);
+        continue;
+      }
+      const server = new PortServer(this.#rt, cp, {
+        keepAliveTimeoutMs: this.#opts.keepAliveTimeoutMs ?? 60_000,
+        metrics: this.#metrics,
+      });
+      binds.push(server.listen().then(
+        () => {
+          this.#servers.set(key, server);
+        },
+        (err: Error) => {
+          this.#logger.error({ port: key, err: err.message }, 'listener port could not be bound');
+          for (const id of cp.listenerIds) {
+            listeners[id] = { programmed: false, reason: 'PortUnavailable', message: err.message };
+          }
+        },
+      ));
+    }
+    await Promise.all(binds);
+    for (const [server, cp] of swaps) server.update(cp);
+
+    this.#compiled = compiled;
+    this.#table = table;
+    this.#balancers = balancers;
+    this.#upstreams.commit();
+    this.#logger.info({ version: table.version, ports: compiled.ports.size }, 'route table applied');
+    return { listeners };
+  }
+
+  /**
+   * Graceful stop: stop accepting, let in-flight requests finish (their
+   * responses carry Connection: close), close idle keep-alive connections,
+   * and force-close what is left after timeoutMs.
+   */
+  async drain(timeoutMs: number): Promise<void> {
+    this.#rt.draining = true;
+    await Promise.all([...this.#servers.values()].map((s) => s.shutdown(timeoutMs)));
+    this.#stdoutLog?.flush();
+  }
+
+  /** Close everything now: servers, connections, upstream pools. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#chain;
+    this.#rt.draining = true;
+    await Promise.all([...this.#servers.values()].map((s) => s.shutdown(0)));
+    this.#servers.clear();
+    await this.#upstreams.closeAll();
+    this.#stdoutLog?.flush();
+  }
+}
+
+export { portKey };

@@ -1,0 +1,185 @@
+import http from 'node:http';
+import https from 'node:https';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { ListenError } from '../errors.js';
+import type { CompiledPort } from './compiled.js';
+import type { DataPlaneMetrics } from './metrics.js';
+import { handleRequest, type ProxyRuntime } from './proxy.js';
+import { SERVER_TLS_OPTIONS } from './tls.js';
+import { handleUpgrade } from './upgrade.js';
+
+export interface PortServerOptions {
+  readonly keepAliveTimeoutMs: number;
+  readonly metrics: DataPlaneMetrics | undefined;
+}
+
+/** Errors that mean "this host has no IPv6": fall back to 0.0.0.0 for the all-addresses bind. */
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EINVAL', 'EPROTONOSUPPORT']);
+
+/**
+ * One bound address:port. The server stays bound across table versions; apply()
+ * swaps `state`, and each request reads it once at its start.
+ */
+export class PortServer {
+  state: CompiledPort;
+  readonly server: http.Server;
+  readonly protocol: 'HTTP' | 'HTTPS';
+  /** Upgraded (WebSocket) sockets, client and upstream side, closed by shutdown. */
+  readonly upgraded = new Set<Duplex>();
+  /** The address actually bound ('::' or '0.0.0.0' for the all-addresses bind). */
+  boundAddress = '';
+  #fallbackKey: string | undefined;
+  #closing: Promise<void> | undefined;
+
+  constructor(readonly rt: ProxyRuntime, state: CompiledPort, opts: PortServerOptions) {
+    this.state = state;
+    this.protocol = state.protocol;
+    const serverOptions: http.ServerOptions = {
+      keepAliveTimeout: opts.keepAliveTimeoutMs,
+      // Uploads and long responses are bounded by HTTPRoute timeouts, not by the server.
+      requestTimeout: 0,
+      headersTimeout: 60_000,
+      noDelay: true,
+    };
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => handleRequest(rt, this.state, req, res);
+    if (state.protocol === 'HTTPS') {
+      const fallback = state.tls?.fallback;
+      this.#fallbackKey = fallback?.cacheKey;
+      this.server = https.createServer({
+        ...serverOptions,
+        ...SERVER_TLS_OPTIONS,
+        ...(fallback ? { cert: fallback.certPem, key: fallback.keyPem } : {}),
+        SNICallback: (servername, cb) => {
+          try {
+            cb(null, this.state.tls?.contextFor(servername));
+          } catch (err) {
+            cb(err as Error, undefined);
+          }
+        },
+      }, onRequest);
+    } else {
+      this.server = http.createServer(serverOptions, onRequest);
+    }
+    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(rt, this.state, req, socket, head, this.upgraded));
+    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+      if (err.code === 'ECONNRESET' || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    });
+    const metrics = opts.metrics;
+    if (metrics !== undefined) {
+      const gauge = metrics.activeConnections.labels(String(state.port));
+      const onClose = (): void => {
+        gauge.dec();
+      };
+      this.server.on('connection', (socket: Socket) => {
+        gauge.inc();
+        socket.once('close', onClose);
+      });
+    }
+  }
+
+  /** Bind. '' means every address: '::' dual-stack, or 0.0.0.0 without IPv6. Rejects with a ListenError. */
+  async listen(): Promise<void> {
+    const { address, port } = this.state;
+    if (address === '') {
+      try {
+        await this.#listenOn('::', port, false);
+        return;
+      } catch (err) {
+        if (!NO_IPV6.has((err as NodeJS.ErrnoException).code ?? '')) throw this.#listenError(address, port, err);
+      }
+      try {
+        await this.#listenOn('0.0.0.0', port, false);
+      } catch (err) {
+        throw this.#listenError(address, port, err);
+      }
+      return;
+    }
+    try {
+      await this.#listenOn(address, port, false);
+    } catch (err) {
+      throw this.#listenError(address, port, err);
+    }
+  }
+
+  #listenOn(host: string, port: number, ipv6Only: boolean): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => {
+        this.server.off('listening', onListening);
+        reject(err);
+      };
+      const onListening = (): void => {
+        this.server.off('error', onError);
+        this.boundAddress = host;
+        resolve();
+      };
+      this.server.once('error', onError);
+      this.server.once('listening', onListening);
+      this.server.listen({ host, port, ipv6Only, exclusive: true });
+    });
+  }
+
+  #listenError(address: string, port: number, err: unknown): ListenError {
+    const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
+    const shown = address === '' ? `*:${port}` : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+    const why: Record<string, string> = {
+      EADDRINUSE: 'address already in use',
+      EADDRNOTAVAIL: 'address not available on this host',
+      EACCES: 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)',
+    };
+    return new ListenError(`cannot bind ${shown}: ${why[code] ?? (err as Error).message} (${code})`, address, port, { cause: err });
+  }
+
+  /** The port the OS bound (useful with port 0 in tests). */
+  get boundPort(): number {
+    const a = this.server.address();
+    return typeof a === 'object' && a !== null ? a.port : 0;
+  }
+
+  /** Swap in a new compiled port (same protocol). In-flight requests keep the one they started with. */
+  update(state: CompiledPort): void {
+    this.state = state;
+    const fallback = state.tls?.fallback;
+    if (this.protocol === 'HTTPS' && fallback !== undefined && fallback.cacheKey !== this.#fallbackKey) {
+      this.#fallbackKey = fallback.cacheKey;
+      (this.server as https.Server).setSecureContext({ ...SERVER_TLS_OPTIONS, cert: fallback.certPem, key: fallback.keyPem });
+    }
+  }
+
+  /**
+   * Stop accepting, let in-flight requests finish (responses carry
+   * Connection: close when the runtime is draining), close idle keep-alive
+   * connections as they become idle, and force-close whatever is left after
+   * `graceMs`.
+   */
+  shutdown(graceMs: number): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      const server = this.server;
+      let finished = false;
+      const finish = (): void => {
+        if (finished) return;
+        finished = true;
+        clearInterval(idleSweep);
+        clearTimeout(force);
+        resolve();
+      };
+      // The callback runs once every connection (upgraded ones included) has closed.
+      server.close(finish);
+      server.closeIdleConnections();
+      // Connections that finish a response later become idle: keep closing them.
+      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+      const force = setTimeout(() => {
+        server.closeAllConnections();
+        for (const s of this.upgraded) s.destroy();
+        this.upgraded.clear();
+        finish();
+      }, Math.max(0, graceMs));
+      idleSweep.unref();
+    });
+    return this.#closing;
+  }
+}

@@ -1,0 +1,46 @@
+import type { IncomingMessage } from 'node:http';
+import type { TLSSocket } from 'node:tls';
+import type { CompiledListener, CompiledPort, CompiledRoute } from './compiled.js';
+import { normalizeHost } from './hostindex.js';
+import { pathOf } from './paths.js';
+
+/** Why no route was found: the status, the access log reason and the short body. */
+export interface RouteMiss {
+  readonly status: number;
+  readonly reason: string;
+  readonly body: string;
+}
+
+export const NO_LISTENER: RouteMiss = { status: 404, reason: 'no_listener', body: 'no matching listener\n' };
+export const NO_VHOST: RouteMiss = { status: 404, reason: 'no_route', body: 'no route for this host\n' };
+export const NO_ROUTE: RouteMiss = { status: 404, reason: 'no_route', body: 'no matching route\n' };
+export const MISDIRECTED: RouteMiss = { status: 421, reason: 'misdirected_request', body: 'misdirected request: host does not match the TLS server name\n' };
+
+export interface RoutingTarget {
+  listener: CompiledListener | undefined;
+}
+
+/**
+ * Listener by Host, the 421 check against the SNI's listener on HTTPS ports,
+ * virtual host by Host, then the first matching route entry. Sets
+ * target.listener when a listener matched.
+ */
+export function resolveRoute(target: RoutingTarget, port: CompiledPort, req: IncomingMessage, host: string): CompiledRoute | RouteMiss {
+  const listener = port.listeners.lookup(host);
+  if (listener === undefined) return NO_LISTENER;
+  target.listener = listener;
+  if (port.tls !== undefined) {
+    const sni = (req.socket as TLSSocket).servername;
+    if (typeof sni === 'string' && sni !== '' && sni !== host && port.listeners.lookup(normalizeHost(sni)) !== listener) {
+      return MISDIRECTED;
+    }
+  }
+  const vhost = listener.vhosts.lookup(host);
+  if (vhost === undefined) return NO_VHOST;
+  const url = req.url ?? '/';
+  return vhost.routes.match(pathOf(url), url, req.method ?? 'GET', req.headers) ?? NO_ROUTE;
+}
+
+export function isMiss(r: CompiledRoute | RouteMiss): r is RouteMiss {
+  return (r as RouteMiss).reason !== undefined;
+}

@@ -1,0 +1,61 @@
+import type { Logger } from '../util/log.js';
+import type { Registry } from 'prom-client';
+
+/** What apply() says about each listener of the table. */
+export interface ListenerReport {
+  readonly programmed: boolean;
+  /** Condition reason when not programmed (e.g. PortUnavailable). */
+  readonly reason?: string;
+  readonly message?: string;
+}
+
+export interface ApplyReport {
+  /** Keyed by listener id "namespace/gateway/listener". */
+  readonly listeners: Record<string, ListenerReport>;
+}
+
+/** One access log line (one per request, written as one JSON object). */
+export interface AccessLogEntry {
+  /** ISO 8601 time the request started. */
+  time: string;
+  /** Listener id, or "" when no listener matched. */
+  listener: string;
+  /** "namespace/name/ruleIndex" of the route that matched, or "". */
+  route: string;
+  method: string;
+  host: string;
+  /** Request target as received (path and query). */
+  path: string;
+  status: number;
+  /** Response body bytes sent to the client. */
+  bytes: number;
+  duration_ms: number;
+  /** "address:port" of the upstream endpoint used, or "". */
+  upstream: string;
+  /** Why the proxy answered itself (no_route, invalid_backend, no_endpoints, upstream_timeout, redirect...), or "". */
+  reason: string;
+  /** The upstream error code or message when the upstream failed, or "". */
+  upstream_error: string;
+}
+
+export type AccessLogSink = (entry: AccessLogEntry) => void;
+
+export type EndpointPolicy = 'round-robin' | 'least-request';
+
+export interface DataPlaneOptions {
+  readonly logger: Logger;
+  /** Receives one entry per request. Default: one JSON line per request on stdout. `false` disables it. */
+  readonly accessLog?: AccessLogSink | false;
+  /** When given, the data plane registers its metrics here. */
+  readonly metrics?: Registry;
+  /** How a cluster picks among its endpoints. Default round-robin. */
+  readonly endpointPolicy?: EndpointPolicy;
+  /** How long an upstream pool that no table references stays open (in-flight requests may still use it). Default 30 s. */
+  readonly poolGraceMs?: number;
+  /** How long a removed port keeps its open connections before they are closed. Default 30 s. */
+  readonly portGraceMs?: number;
+  /** Max connections per upstream endpoint. Default 1024. */
+  readonly upstreamConnections?: number;
+  /** Idle keep-alive timeout for client connections. Default 60 s. */
+  readonly keepAliveTimeoutMs?: number;
+}
