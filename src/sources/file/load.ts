@@ -9,6 +9,7 @@ import { parseFile, type ParsedDocument } from './parse.js';
 import { readInput, type InputFiles } from './read.js';
 import { ruleIssues } from './rules.js';
 import { schemaIssues, type Issue } from './schema.js';
+import { unknownFieldIssues } from './unknown-fields.js';
 
 export interface LoadResult {
   /** Every object that passed validation, plus implied ones (GatewayClass `sluice`, Namespaces). */
@@ -80,7 +81,8 @@ interface Accepted {
 /**
  * Validate one object the way the API server would on create: apiVersion
  * served for the kind, defaults applied, then the JSON schema and the CEL-style
- * rules (./rules.ts). Returns the stored form or the errors.
+ * rules (./rules.ts), and no fields the schema does not declare (strict field
+ * validation, as kubectl apply asks for). Returns the stored form or the errors.
  */
 function admit(c: Candidate, errors: (ValidationError | InputError)[], warnings: string[]): Accepted | undefined {
   const v = c.value;
@@ -118,12 +120,13 @@ function admit(c: Candidate, errors: (ValidationError | InputError)[], warnings:
   // The stored form: a private copy, converted to the preferred version (the
   // served versions share one schema), status dropped as the API server drops
   // it on create, defaults filled in.
+  const unknown = unknownFieldIssues(kind, v);
   const stored: Obj = structuredClone(v);
   stored.apiVersion = spec.apiVersions[0];
   delete stored.status;
   applyDefaults(kind, stored);
 
-  const issues: Issue[] = [...schemaIssues(spec, stored), ...ruleIssues(kind, stored)];
+  const issues: Issue[] = [...unknown, ...schemaIssues(spec, stored), ...ruleIssues(kind, stored)];
   if (issues.length > 0) {
     for (const issue of issues.slice(0, MAX_ISSUES_PER_OBJECT)) {
       const field = formatPath(issue.path);

@@ -512,3 +512,28 @@ t.test('the quickstart example loads without errors', async (t) => {
   t.ok(r.snapshot.gateways.length > 0);
   t.ok(r.snapshot.httpRoutes.length > 0);
 });
+
+t.test('unknown fields are rejected (strict field validation), naming the field', async (t) => {
+  t.same(await errorsFor(t, routeWithRules(`    - matchs: [{ path: { type: Exact, value: /a } }]
+      backendRefs: [{ name: s, port: 80 }]
+`)), ['7:7: HTTPRoute default/r: spec.rules[0].matchs: field not declared in schema (unknown field)']);
+
+  t.same(await errorsFor(t, `apiVersion: v1
+kind: Service
+metadata: { name: s, labelz: { a: b } }
+specs: {}
+spec:
+  ports: [{ port: 80, targetport: 8080 }]
+`), [
+    '3:22: Service default/s: metadata.labelz: field not declared in schema (unknown field)',
+    '4:1: Service default/s: specs: field not declared in schema (unknown field)',
+    '6:23: Service default/s: spec.ports[0].targetport: field not declared in schema (unknown field)',
+  ]);
+
+  t.same(await errorsFor(t, `apiVersion: v1
+kind: Secret
+metadata: { name: s, annotations: { anything/goes: "x" } }
+data: { any-key: ${Buffer.from('v').toString('base64')} }
+status: { ignored: true }
+`), [], 'free-form maps accept any key; status is dropped');
+});
