@@ -94,6 +94,11 @@ function admit(c: Candidate, errors: (ValidationError | InputError)[], warnings:
   const md = isObj(v.metadata) ? v.metadata : undefined;
   const kind = typeof v.kind === 'string' ? v.kind : '';
   const name = typeof md?.name === 'string' ? md.name : '';
+  if (kind !== '' && !fileKind(kind)) {
+    const version = typeof v.apiVersion === 'string' ? ` (${v.apiVersion})` : '';
+    warnings.push(`${where(c)}: ${docLabel(c)}: kind ${kind}${version} is not used by Sluice; ignored`);
+    return undefined;
+  }
   const missing = [
     typeof v.apiVersion === 'string' && v.apiVersion !== '' ? undefined : 'apiVersion',
     kind !== '' ? undefined : 'kind',
@@ -105,11 +110,7 @@ function admit(c: Candidate, errors: (ValidationError | InputError)[], warnings:
     return fail(field, `${docLabel(c)}: ${what} is missing ${missing.join(', ')}`, { kind, namespace: '', name });
   }
   const apiVersion = v.apiVersion as string;
-  const spec = fileKind(kind);
-  if (!spec) {
-    warnings.push(`${where(c)}: ${docLabel(c)}: kind ${kind} (${apiVersion}) is not used by Sluice; ignored`);
-    return undefined;
-  }
+  const spec = fileKind(kind)!;
   const namespace = isNamespacedKind(kind) ? (typeof md?.namespace === 'string' && md.namespace !== '' ? md.namespace : 'default') : '';
   const object = { kind, namespace, name };
   const label = `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
