@@ -30,6 +30,8 @@ export interface Echo {
   readonly endpoint: EndpointIR;
   /** Requests this backend received, in order. */
   readonly seen: EchoSeen[];
+  /** TCP connections accepted so far. */
+  readonly connections: () => number;
   close(): Promise<void>;
 }
 
@@ -79,10 +81,12 @@ export async function startEcho(name: string, address = '127.0.0.1'): Promise<Ec
     socket.on('data', (d: Buffer) => socket.write(d.toString().toUpperCase()));
     socket.on('error', () => socket.destroy());
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   await new Promise<void>((resolve) => server.listen(0, address, resolve));
   const port = (server.address() as net.AddressInfo).port;
   return {
-    name, address, port, endpoint: { address, port }, seen,
+    name, address, port, endpoint: { address, port }, seen, connections: () => connections,
     close: () => new Promise<void>((resolve) => {
       server.closeAllConnections();
       server.close(() => resolve());
