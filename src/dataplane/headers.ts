@@ -34,6 +34,11 @@ const HOP_BY_HOP_RESPONSE: ReadonlySet<string> = new Set([
 
 /** Extra hop-by-hop names listed in a Connection header (rare: only computed when present). */
 function connectionTokens(value: string): Set<string> | undefined {
+  // The usual values name no extra header: skip the split.
+  if (value.length <= 10) {
+    const v = value.toLowerCase();
+    if (v === 'keep-alive' || v === 'close' || v === 'upgrade') return undefined;
+  }
   let tokens: Set<string> | undefined;
   for (const raw of value.split(',')) {
     const t = raw.trim().toLowerCase();

@@ -22,7 +22,7 @@ class MirrorHandler implements Dispatcher.DispatchHandler {
 export function sendMirror(ep: Upstream, method: string, path: string, headers: string[], body: Readable | null, logger: Logger): void {
   const handler = new MirrorHandler(logger, ep.label);
   try {
-    if (ep.kind === 'http1') ep.dispatch({ method, path, headers, body }, handler);
+    if (ep.kind === 'http1') ep.dispatch({ method, path, headers, body, servername: ep.servername }, handler);
     else ep.request(method, path, headers, body, handler);
   } catch (err) {
     logger.debug({ upstream: ep.label, err: (err as Error).message }, 'mirror request failed');

@@ -246,7 +246,7 @@ class ProxyRequest implements Dispatcher.DispatchHandler {
     const method = this.req.method ?? 'GET';
     try {
       if (ep.kind === 'http1') {
-        ep.dispatch({ path: this.upstreamPath, method, headers: this.upstreamHeaders!, body: this.body }, handler);
+        ep.dispatch({ path: this.upstreamPath, method, headers: this.upstreamHeaders!, body: this.body, servername: ep.servername }, handler);
       } else {
         ep.request(method, this.upstreamPath, this.upstreamHeaders!, this.body, handler);
       }

@@ -5,9 +5,19 @@ import type { Logger } from '../util/log.js';
 import type { EndpointPolicy } from './types.js';
 import { H2cUpstream } from './h2c.js';
 
+/** undici reads `servername` from dispatch options at run time; its typings omit it. */
+export type UpstreamDispatchOptions = Dispatcher.DispatchOptions & { readonly servername?: string };
+
 /** An HTTP/1.1 upstream endpoint: one undici Pool with keep-alive. */
 export class HttpUpstream {
   readonly kind = 'http1' as const;
+  /**
+   * Passed with every dispatch. For TLS it is the BackendTLSPolicy SNI (undici
+   * would otherwise take it from each request's Host and reconnect when it
+   * changes); for plain HTTP it is only a constant that spares undici deriving
+   * one from the Host header on every request.
+   */
+  readonly servername: string;
   /** Requests currently in flight through this endpoint (least-request uses it). */
   inflight = 0;
   readonly pool: Pool;
@@ -24,9 +34,10 @@ export class HttpUpstream {
     readonly tlsConnect: ConnectionOptions | undefined,
   ) {
     this.pool = new Pool(origin, options);
+    this.servername = tlsConnect?.servername ?? 'upstream';
   }
 
-  dispatch(opts: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): void {
+  dispatch(opts: UpstreamDispatchOptions, handler: Dispatcher.DispatchHandler): void {
     this.pool.dispatch(opts, handler);
   }
 
