@@ -1,6 +1,6 @@
 import http from 'node:http';
 import t from 'tap';
-import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './helpers.js';
+import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './fixtures/helpers.js';
 
 t.test('95/5 split over 1000 requests is exactly 950/50', async (t) => {
   const a = await startEcho('a');

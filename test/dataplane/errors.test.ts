@@ -1,9 +1,9 @@
 import net from 'node:net';
-import t from 'tap';
-import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './helpers.js';
+import t, { type Test } from 'tap';
+import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './fixtures/helpers.js';
 import type { HttpActionIR } from '../../src/translate/ir.js';
 
-async function oneRoute(t: Parameters<Parameters<typeof t.test>[1]>[0], action: Partial<HttpActionIR>, clusters: Parameters<typeof table>[1]) {
+async function oneRoute(t: Test, action: Partial<HttpActionIR>, clusters: Parameters<typeof table>[1]) {
   const p = await freePort();
   const { dp, log } = testDataPlane();
   t.teardown(() => dp.close());

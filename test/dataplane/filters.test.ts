@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import type { HttpActionIR, HttpFilterIR, HttpMatchIR } from '../../src/translate/ir.js';
-import { backend, cluster, eventually, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './helpers.js';
+import { backend, cluster, eventually, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './fixtures/helpers.js';
 
 /** One route (match + action) in front of echo backends "main" and "mirror". */
 async function setup(t: Test, match: Partial<HttpMatchIR>, action: Partial<HttpActionIR>) {

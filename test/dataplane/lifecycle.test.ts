@@ -4,7 +4,7 @@ import t from 'tap';
 import { Registry } from 'prom-client';
 import type { RouteTable } from '../../src/translate/ir.js';
 import { createDevCA } from '../../src/util/devcert.js';
-import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost, type Echo } from './helpers.js';
+import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost, type Echo } from './fixtures/helpers.js';
 
 function simpleTable(p: number, clusterName: string, echoes: Echo[], extraPath = '/'): RouteTable {
   return table([port(p, [listener('http', [vhost('*', [

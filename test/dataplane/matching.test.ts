@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import type { HttpRouteIR } from '../../src/translate/ir.js';
-import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost, type Echo } from './helpers.js';
+import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost, type Echo } from './fixtures/helpers.js';
 
 /** Every route points at its own echo backend so the response names the route that matched. */
 async function setup(t: Test, routes: [string, Parameters<typeof route>[1]][], hostname = '*') {

@@ -3,7 +3,7 @@ import tls from 'node:tls';
 import t from 'tap';
 import { createDevCA, type CertKeyPair } from '../../src/util/devcert.js';
 import type { CertificateIR, ListenerIR } from '../../src/translate/ir.js';
-import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './helpers.js';
+import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost } from './fixtures/helpers.js';
 
 const ca = createDevCA('dataplane test CA');
 const certA = ca.issue(['a.example.com']);

@@ -3,7 +3,7 @@ import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
 import t from 'tap';
 import { WebSocket, WebSocketServer } from 'ws';
-import { backend, cluster, freePort, listener, port, request, route, table, testDataPlane, vhost } from './helpers.js';
+import { backend, cluster, freePort, listener, port, request, route, table, testDataPlane, vhost } from './fixtures/helpers.js';
 
 t.test('WebSocket echo through the proxy, with request filters applied to the handshake', async (t) => {
   const seenHeaders: http.IncomingHttpHeaders[] = [];
