@@ -1,0 +1,112 @@
+import { GATEWAY_GROUP } from '../model/objects.js';
+import type { TranslateContext } from './context.js';
+import { Reason } from './conditions.js';
+import { intersectHostnames } from './hostnames.js';
+import type { GatewayState, ListenerState, ParentReference, Problem } from './types.js';
+
+export interface RouteIdentity {
+  readonly kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
+  readonly namespace: string;
+  readonly name: string;
+  /** Normalised route hostnames; empty = any. */
+  readonly hostnames: readonly string[];
+}
+
+export interface ParentAttachment {
+  /** The parentRef as the status reports it (API defaults applied). */
+  readonly parentRef: Readonly<Record<string, unknown>>;
+  readonly gateway: GatewayState;
+  /** Listeners that accept the route through this parentRef. */
+  readonly listeners: readonly ListenerState[];
+  /** Why the route is not Accepted by this parent (undefined when it is). */
+  readonly problem?: Problem;
+}
+
+/**
+ * Resolve a route's parentRefs against our Gateways. ParentRefs to objects
+ * that are not Gateways of ours get no status entry (another controller owns
+ * them); one naming a Gateway that does not exist gets a diagnostic.
+ */
+export function attachRoute(
+  route: RouteIdentity,
+  parentRefs: readonly ParentReference[],
+  gateways: ReadonlyMap<string, GatewayState>,
+  ctx: TranslateContext,
+): ParentAttachment[] {
+  const out: ParentAttachment[] = [];
+  const seen = new Set<string>();
+  parentRefs.forEach((p, i) => {
+    const group = p.group ?? GATEWAY_GROUP;
+    const kind = p.kind ?? 'Gateway';
+    if (group !== GATEWAY_GROUP || kind !== 'Gateway') return;
+    const namespace = p.namespace ?? route.namespace;
+    const gateway = gateways.get(`${namespace}/${p.name}`);
+    if (gateway === undefined) {
+      const exists = ctx.snapshot.gateways.some((g) => g.metadata?.namespace === namespace && g.metadata?.name === p.name);
+      if (!exists) {
+        ctx.warn({
+          object: { kind: route.kind, namespace: route.namespace, name: route.name },
+          field: `spec.parentRefs[${i}]`,
+          code: 'ParentNotFound',
+          message: `Gateway ${namespace}/${p.name} does not exist; the route is not attached to it`,
+        });
+      }
+      return;
+    }
+    const parentRef: Record<string, unknown> = { group, kind };
+    if (p.namespace !== undefined) parentRef.namespace = p.namespace;
+    parentRef.name = p.name;
+    if (p.sectionName !== undefined) parentRef.sectionName = p.sectionName;
+    if (p.port !== undefined) parentRef.port = p.port;
+    const key = JSON.stringify([namespace, p.name, p.sectionName ?? '', p.port ?? 0]);
+    if (seen.has(key)) return;
+    seen.add(key);
+    out.push(attachToGateway(route, p, parentRef, gateway));
+  });
+  return out;
+}
+
+function attachToGateway(route: RouteIdentity, p: ParentReference, parentRef: Record<string, unknown>, gateway: GatewayState): ParentAttachment {
+  const candidates = gateway.listeners.filter((l) => (p.sectionName === undefined || l.name === p.sectionName) && (p.port === undefined || l.port === p.port));
+  if (candidates.length === 0) {
+    const what = [p.sectionName !== undefined ? `named ${p.sectionName}` : '', p.port !== undefined ? `on port ${p.port}` : ''].filter(Boolean).join(' and ');
+    return { parentRef, gateway, listeners: [], problem: { reason: Reason.NoMatchingParent, message: `Gateway ${gateway.namespace}/${gateway.name} has no listener ${what}` } };
+  }
+  const accepting: ListenerState[] = [];
+  let hostnameOnly = false;
+  for (const l of candidates) {
+    const kindOk = l.supportedKinds.some((k) => k.group === GATEWAY_GROUP && k.kind === route.kind);
+    const nsOk = l.allowsNamespace(route.namespace);
+    const hostOk = hostnamesIntersect(l.hostname, route.hostnames);
+    if (kindOk && nsOk && hostOk) accepting.push(l);
+    else if (kindOk && nsOk) hostnameOnly = true;
+  }
+  if (accepting.length > 0) return { parentRef, gateway, listeners: accepting };
+  const names = candidates.map((l) => l.name).join(', ');
+  if (hostnameOnly) {
+    return {
+      parentRef, gateway, listeners: [],
+      problem: { reason: Reason.NoMatchingListenerHostname, message: `no hostname of the route intersects the hostname of listener(s) ${names}` },
+    };
+  }
+  return {
+    parentRef, gateway, listeners: [],
+    problem: { reason: Reason.NotAllowedByListeners, message: `listener(s) ${names} do not allow ${route.kind} from namespace ${route.namespace}` },
+  };
+}
+
+function hostnamesIntersect(listener: string | undefined, routeHostnames: readonly string[]): boolean {
+  if (listener === undefined || routeHostnames.length === 0) return true;
+  return routeHostnames.some((h) => intersectHostnames(listener, h) !== undefined);
+}
+
+/** The hostnames a route serves on a listener (route hostnames intersected with the listener's); "*" = any. */
+export function effectiveHostnames(listener: string | undefined, routeHostnames: readonly string[]): string[] {
+  if (routeHostnames.length === 0) return [listener ?? '*'];
+  const out: string[] = [];
+  for (const h of routeHostnames) {
+    const i = intersectHostnames(listener, h);
+    if (i !== undefined && !out.includes(i)) out.push(i);
+  }
+  return out;
+}

@@ -1,0 +1,82 @@
+import type { GatewayClass } from '../model/objects.js';
+import type { Snapshot } from '../store/snapshot.js';
+import { deepFreeze } from '../store/build.js';
+import { attachRoute, effectiveHostnames, type ParentAttachment } from './attachment.js';
+import { metaOf, TranslateContext } from './context.js';
+import { Reason } from './conditions.js';
+import { checkRedirectLoops } from './diagnostics.js';
+import { SUPPORTED_FEATURES } from './features.js';
+import { buildGateways } from './gateways.js';
+import { translateHttpRoute } from './httproute.js';
+import { gatewayClassStatus, gatewayStatus, routeAccepted, routeStatus } from './statuses.js';
+import type { ObjectStatus, TranslateOptions, TranslateResult } from './status.js';
+import { buildTable } from './table.js';
+import type { GatewayState, ListenerState, Problem } from './types.js';
+
+export { SUPPORTED_FEATURES } from './features.js';
+export type { TranslateOptions, TranslateResult } from './status.js';
+
+/**
+ * The pure translator: Gateway API objects in, route table plus the status
+ * of every object we own plus diagnostics out. No clock, no randomness, no
+ * I/O; the same snapshot always gives the same (deep-frozen) result.
+ */
+export function translate(snapshot: Snapshot, options: TranslateOptions): TranslateResult {
+  const ctx = new TranslateContext(snapshot, options);
+  const statuses: ObjectStatus[] = [];
+
+  const ourClasses = new Map<string, GatewayClass>();
+  for (const cls of snapshot.gatewayClasses) {
+    if (cls.spec?.controllerName !== options.controllerName) continue;
+    const m = metaOf(cls);
+    ourClasses.set(m.name, cls);
+    statuses.push(gatewayClassStatus(cls, m.generation, classParametersProblem(cls, ctx), SUPPORTED_FEATURES));
+  }
+
+  const gateways = buildGateways(ctx, ourClasses);
+  const byKey = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
+
+  const routeStatuses: ObjectStatus[] = [];
+  for (const route of snapshot.httpRoutes) {
+    const t = translateHttpRoute(route, ctx);
+    const parents = attachRoute({ kind: 'HTTPRoute', namespace: t.namespace, name: t.name, hostnames: t.hostnames }, route.spec?.parentRefs ?? [], byKey, ctx);
+    if (parents.length === 0) continue;
+    const input = { kind: 'HTTPRoute', ...t };
+    const attached = acceptedListeners(parents, (p) => routeAccepted(input, p));
+    for (const l of attached) {
+      l.attachedRoutes.add(`HTTPRoute/${t.namespace}/${t.name}`);
+      for (const hostname of effectiveHostnames(l.hostname, t.hostnames)) {
+        for (const ir of t.entries) l.httpEntries.push({ hostname, created: t.created, ir });
+      }
+    }
+    checkRedirectLoops({ kind: 'HTTPRoute', namespace: t.namespace, name: t.name }, t.entries, attached, ctx);
+    routeStatuses.push(routeStatus(input, parents, options.controllerName));
+  }
+
+  for (const g of gateways) statuses.push(gatewayStatus(g));
+  statuses.push(...routeStatuses);
+  const table = buildTable(gateways, ctx);
+  return deepFreeze({ table, statuses, diagnostics: ctx.diagnostics });
+}
+
+/** Distinct listeners of the parents that accept the route, in parent order. */
+function acceptedListeners(parents: readonly ParentAttachment[], accepted: (p: ParentAttachment) => boolean): ListenerState[] {
+  const out: ListenerState[] = [];
+  for (const p of parents) {
+    if (!accepted(p)) continue;
+    for (const l of p.listeners) if (!out.includes(l)) out.push(l);
+  }
+  return out;
+}
+
+/** Sluice takes no GatewayClass parameters; a reference to anything but an existing ConfigMap is invalid. */
+function classParametersProblem(cls: GatewayClass, ctx: TranslateContext): Problem | undefined {
+  const ref = cls.spec?.parametersRef;
+  if (ref === undefined) return undefined;
+  if ((ref.group ?? '') !== '' || ref.kind !== 'ConfigMap') {
+    return { reason: Reason.InvalidParameters, message: `parametersRef: kind ${ref.group ? `${ref.group}/` : ''}${ref.kind} is not supported` };
+  }
+  const ns = ref.namespace ?? 'default';
+  const found = ctx.snapshot.configMaps.some((c) => c.metadata?.namespace === ns && c.metadata?.name === ref.name);
+  return found ? undefined : { reason: Reason.InvalidParameters, message: `parametersRef: ConfigMap ${ns}/${ref.name} not found` };
+}

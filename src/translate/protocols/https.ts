@@ -1,0 +1,26 @@
+import { resolveCertificateRefs } from '../certificates.js';
+import { Reason } from '../conditions.js';
+import { HTTP_ROUTE_KINDS } from './kinds.js';
+import type { ProtocolModule } from './types.js';
+
+/** HTTPS listeners: TLS terminated with the listener's certificates, then HTTP routing as on HTTP listeners. */
+export const httpsProtocol: ProtocolModule = {
+  protocol: 'HTTPS',
+  routeKinds: HTTP_ROUTE_KINDS,
+  transport: 'tcp',
+  distinctBy: 'sni',
+  needsCertificates: true,
+  resolve(listener, gateway, ctx) {
+    const mode = listener.tls?.mode ?? 'Terminate';
+    if (mode !== 'Terminate') {
+      return {
+        tlsMode: 'Terminate',
+        acceptProblem: { reason: Reason.UnsupportedValue, message: `tls.mode ${mode} is not valid for an HTTPS listener (only Terminate)` },
+      };
+    }
+    const { certificates, problem } = resolveCertificateRefs(listener, gateway, ctx);
+    return problem === undefined
+      ? { tls: { certificates }, tlsMode: 'Terminate' }
+      : { tls: { certificates }, tlsMode: 'Terminate', refProblem: problem };
+  },
+};
