@@ -2,43 +2,9 @@ import t, { type Test } from 'tap';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { parse } from 'yaml';
-import { runCheck, type CheckDeps } from '../../src/cli/check.js';
-import type { Snapshot } from '../../src/store/snapshot.js';
-import type { Condition, ObjectStatus, TranslateOptions, TranslateResult } from '../../src/translate/status.js';
-
-// TEMPORARY stub until src/translate/index.ts lands; replaced by the real translator then.
-function cond(type: string, ok: boolean, reason: string, message = ''): Condition {
-  return { type, status: ok ? 'True' : 'False', reason, message, observedGeneration: 1 };
-}
-function stubTranslate(s: Snapshot, o: TranslateOptions): TranslateResult {
-  const statuses: ObjectStatus[] = [];
-  for (const c of s.gatewayClasses) {
-    if (c.spec.controllerName !== o.controllerName) continue;
-    statuses.push({ kind: 'GatewayClass', apiVersion: 'gateway.networking.k8s.io/v1', namespace: '', name: c.metadata!.name!, status: { conditions: [cond('Accepted', true, 'Accepted')] } });
-  }
-  const ours = new Set<string>();
-  for (const g of s.gateways) {
-    if (!s.gatewayClasses.some((c) => c.metadata!.name === g.spec.gatewayClassName && c.spec.controllerName === o.controllerName)) continue;
-    ours.add(g.metadata!.name!);
-    statuses.push({
-      kind: 'Gateway', apiVersion: 'gateway.networking.k8s.io/v1', namespace: g.metadata!.namespace!, name: g.metadata!.name!,
-      status: {
-        conditions: [cond('Accepted', true, 'Accepted'), cond('Programmed', true, 'Programmed')],
-        listeners: g.spec.listeners.map((l) => ({ name: l.name, attachedRoutes: 1, supportedKinds: [], conditions: [cond('Accepted', true, 'Accepted'), cond('Programmed', true, 'Programmed'), cond('ResolvedRefs', true, 'ResolvedRefs'), cond('Conflicted', false, 'NoConflicts')] })),
-      },
-    });
-  }
-  for (const r of s.httpRoutes) {
-    const missing = (r.spec.rules ?? []).flatMap((x) => x.backendRefs ?? []).find((b) => !s.services.some((svc) => svc.metadata!.name === b.name));
-    statuses.push({
-      kind: 'HTTPRoute', apiVersion: 'gateway.networking.k8s.io/v1', namespace: r.metadata!.namespace!, name: r.metadata!.name!,
-      status: { parents: (r.spec.parentRefs ?? []).filter((p) => ours.has(p.name)).map((p) => ({ parentRef: p, controllerName: o.controllerName, conditions: [cond('Accepted', true, 'Accepted'), missing ? cond('ResolvedRefs', false, 'BackendNotFound', `Service ${missing.name} not found`) : cond('ResolvedRefs', true, 'ResolvedRefs')] })) },
-    });
-  }
-  return { table: { version: '0', ports: [], clusters: {} }, statuses, diagnostics: [] };
-}
-const deps: CheckDeps = { translate: stubTranslate };
+import { parse, stringify } from 'yaml';
+import { runCheck } from '../../src/cli/check.js';
+import { createDevCA, tlsSecret } from '../../src/util/devcert.js';
 
 class Sink {
   text = '';
@@ -51,7 +17,7 @@ class Sink {
 async function check(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const stdout = new Sink();
   const stderr = new Sink();
-  const code = await runCheck(args, { stdout, stderr }, deps);
+  const code = await runCheck(args, { stdout, stderr });
   return { code, out: stdout.text, err: stderr.text };
 }
 
@@ -96,7 +62,7 @@ t.test('exit 0 and a table of every object and condition when all is well', asyn
   t.match(out, /\nROUTE\s+PARENT\s+ACCEPTED\s+RESOLVEDREFS\nHTTPRoute\/default\/web\s+default\/gw\/http\s+True\s+True\n/);
   t.match(out, /\nOBJECT\s+FOR\s+TYPE\s+STATUS\s+REASON\s+MESSAGE\n/);
   t.match(out, /GatewayClass\/sluice\s+Accepted\s+True\s+Accepted/);
-  t.match(out, /Gateway\/default\/gw\s+Accepted\s+True\s+Accepted\n\s+Programmed\s+True\s+Programmed\n/);
+  t.match(out, /Gateway\/default\/gw\s+Accepted\s+True\s+Accepted\s+Gateway is accepted\n\s+Programmed\s+True\s+Programmed\s+Gateway is programmed\n/);
   t.match(out, /listener http\s+Accepted\s+True\s+Accepted/);
   t.match(out, /HTTPRoute\/default\/web\s+parent default\/gw\/http\s+Accepted\s+True\s+Accepted/);
   t.match(err, /check: OK/);
@@ -108,8 +74,8 @@ t.test('exit 1 when a route does not resolve its backend; the condition message 
   await writeFile(file, GOOD.replace('name: web, port: 80', 'name: missing, port: 80'));
   const { code, out, err } = await check(['-c', file]);
   t.equal(code, 1);
-  t.match(out, /ResolvedRefs\s+False\s+BackendNotFound\s+Service missing not found/);
-  t.match(err, /check: FAILED \(1 problem\)\n  HTTPRoute default\/web parent default\/gw\/http: ResolvedRefs=False \(BackendNotFound\): Service missing not found/);
+  t.match(out, /ResolvedRefs\s+False\s+BackendNotFound\s+spec\.rules\[0\]\.backendRefs\[0\]: Service default\/missing not found/);
+  t.match(err, 'check: FAILED (1 problem)\n  HTTPRoute default/web parent default/gw/http: ResolvedRefs=False (BackendNotFound): spec.rules[0].backendRefs[0]: Service default/missing not found');
 });
 
 t.test('exit 1 when an object is rejected by validation; the error names file, object and field', async (t) => {
@@ -189,4 +155,56 @@ t.test('exit 2 on unreadable input or bad usage', async (t) => {
   r = await check(['--help']);
   t.equal(r.code, 0);
   t.match(r.out, 'Usage: sluice check');
+});
+
+t.test('the redirect-loop diagnostic is printed; the quickstart pattern (two pinned routes) passes', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'x.yaml');
+  const gatewayAndSecret = (name: string): string => `apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: gw }
+spec:
+  gatewayClassName: sluice
+  listeners:
+    - { name: http, protocol: HTTP, port: 8080 }
+    - name: https
+      protocol: HTTPS
+      port: 8443
+      tls: { certificateRefs: [{ name: ${name} }] }
+`;
+  const leaf = createDevCA('check test CA').issue(['example.test']);
+  const secret = stringify(tlsSecret('cert', 'default', leaf));
+  await writeFile(file, `${gatewayAndSecret('cert')}---
+${secret}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: redirect }
+spec:
+  parentRefs: [{ name: gw }]
+  rules:
+    - filters: [{ type: RequestRedirect, requestRedirect: { scheme: https } }]
+`);
+  let r = await check(['--config', file]);
+  t.match(r.err, /warning: HTTPRoute default\/redirect spec\.rules\[0\]\.filters: this rule redirects to https, but the route is attached to HTTPS listener\(s\) default\/gw\/https.*sectionName.*\[RedirectLoop\]/);
+  t.equal(r.code, 0, 'a warning does not change the exit status');
+
+  await writeFile(file, `${gatewayAndSecret('cert')}---
+${secret}---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: redirect }
+spec:
+  parentRefs: [{ name: gw, sectionName: http }]
+  rules:
+    - filters: [{ type: RequestRedirect, requestRedirect: { scheme: https } }]
+`);
+  r = await check(['--config', file]);
+  t.notMatch(r.err, 'RedirectLoop');
+  t.equal(r.code, 0, r.err);
+
+  await writeFile(file, gatewayAndSecret('nope'));
+  r = await check(['--config', file]);
+  t.equal(r.code, 1, 'a listener whose certificate is missing fails the check');
+  t.match(r.err, /Gateway default\/gw listener https: ResolvedRefs=False \(InvalidCertificateRef\)/);
+  t.match(r.out, /InvalidCertificateRef/);
 });
