@@ -40,7 +40,7 @@ export function createDevCA(commonName = 'Sluice development CA'): DevCA {
 
 function issueLeaf(
   caCert: forge.pki.Certificate,
-  caKey: forge.pki.PrivateKey,
+  caKey: forge.pki.rsa.PrivateKey,
   names: readonly string[],
   options: { commonName?: string; clientAuth?: boolean; days?: number },
 ): CertKeyPair {
