@@ -7,8 +7,8 @@
  */
 export class SmoothWeighted<T> {
   readonly items: readonly T[];
-  readonly #weights: Int32Array;
-  readonly #current: Float64Array;
+  readonly #weights: number[];
+  readonly #current: number[];
   readonly #total: number;
 
   constructor(items: readonly T[], weights: readonly number[]) {
@@ -22,8 +22,8 @@ export class SmoothWeighted<T> {
       }
     }
     this.items = keptItems;
-    this.#weights = Int32Array.from(keptWeights);
-    this.#current = new Float64Array(keptItems.length);
+    this.#weights = keptWeights;
+    this.#current = keptWeights.map(() => 0);
     this.#total = keptWeights.reduce((a, b) => a + b, 0);
   }
 
@@ -45,6 +45,8 @@ export class SmoothWeighted<T> {
 
   /** Copy the running scores of another picker with the same items and weights (keeps splits exact across reloads). */
   adoptState(other: SmoothWeighted<T>): void {
-    if (other.#current.length === this.#current.length) this.#current.set(other.#current);
+    const from = other.#current;
+    const to = this.#current;
+    if (from.length === to.length) for (let i = 0; i < to.length; i++) to[i] = from[i];
   }
 }

@@ -105,26 +105,11 @@ function compileListener(l: ListenerIR, p: PortIR, https: boolean, ctx: Ctx): Co
 
 function compileRoute(r: HttpRouteIR, index: number, listenerId: string, ctx: Ctx): CompiledRoute {
   const name = `${r.ref.namespace}/${r.ref.name}/${r.ref.ruleIndex}`;
-  let never = false;
-  const regex = (pattern: string, what: string): RegExp | undefined => {
-    try {
-      return fullMatchRegExp(pattern);
-    } catch (err) {
-      never = true;
-      ctx.deps.logger.error({ route: name, err: (err as Error).message }, `invalid ${what} regular expression; the match is disabled`);
-      return undefined;
-    }
-  };
-  const strings = (list: readonly StringMatchIR[], lowerNames: boolean, what: string): CompiledStringMatch[] =>
-    list.map((m) => ({
-      name: lowerNames ? m.name.toLowerCase() : m.name,
-      value: m.value,
-      regex: m.type === 'RegularExpression' ? regex(m.value, what) : undefined,
-    }));
   const match = r.match;
-  const headers = strings(match.headers, true, 'header');
-  const query = strings(match.queryParams, false, 'query parameter');
-  const pathRegex = match.path.type === 'RegularExpression' ? regex(match.path.value, 'path') : undefined;
+  const state = { never: false };
+  const headers = match.headers.length === 0 ? NO_STRING_MATCHES : compileStrings(match.headers, true, 'header', name, state, ctx);
+  const query = match.queryParams.length === 0 ? NO_STRING_MATCHES : compileStrings(match.queryParams, false, 'query parameter', name, state, ctx);
+  const pathRegex = match.path.type === 'RegularExpression' ? compileRegex(match.path.value, 'path', name, state, ctx) : undefined;
   return {
     index,
     ir: r,
@@ -134,10 +119,32 @@ function compileRoute(r: HttpRouteIR, index: number, listenerId: string, ctx: Ct
     headers,
     query,
     pathRegex,
-    never,
+    never: state.never,
     action: compileAction(r, name, ctx),
     metricCache: undefined,
   };
+}
+
+const NO_STRING_MATCHES: readonly CompiledStringMatch[] = [];
+
+function compileRegex(pattern: string, what: string, route: string, state: { never: boolean }, ctx: Ctx): RegExp | undefined {
+  try {
+    return fullMatchRegExp(pattern);
+  } catch (err) {
+    state.never = true;
+    ctx.deps.logger.error({ route, err: (err as Error).message }, `invalid ${what} regular expression; the match is disabled`);
+    return undefined;
+  }
+}
+
+function compileStrings(
+  list: readonly StringMatchIR[], lowerNames: boolean, what: string, route: string, state: { never: boolean }, ctx: Ctx,
+): CompiledStringMatch[] {
+  return list.map((m) => ({
+    name: lowerNames ? m.name.toLowerCase() : m.name,
+    value: m.value,
+    regex: m.type === 'RegularExpression' ? compileRegex(m.value, what, route, state, ctx) : undefined,
+  }));
 }
 
 function compileAction(r: HttpRouteIR, name: string, ctx: Ctx): CompiledAction {
@@ -200,12 +207,17 @@ function clusterRuntime(id: string, ctx: Ctx): ClusterRuntime | undefined {
   return rt;
 }
 
-function compileFilters(filters: readonly HttpFilterIR[], ctx: Ctx): {
-  ops: RequestOp[];
-  responseMods: HeaderModifier[];
-  redirect: RedirectIR | undefined;
-  cors: ReturnType<typeof compileCors> | undefined;
-} {
+interface CompiledFilters {
+  readonly ops: readonly RequestOp[];
+  readonly responseMods: readonly HeaderModifier[];
+  readonly redirect: RedirectIR | undefined;
+  readonly cors: ReturnType<typeof compileCors> | undefined;
+}
+
+const NO_FILTERS: CompiledFilters = { ops: [], responseMods: [], redirect: undefined, cors: undefined };
+
+function compileFilters(filters: readonly HttpFilterIR[], ctx: Ctx): CompiledFilters {
+  if (filters.length === 0) return NO_FILTERS;
   const ops: RequestOp[] = [];
   const responseMods: HeaderModifier[] = [];
   let redirect: RedirectIR | undefined;
