@@ -25,8 +25,8 @@ export function checkRedirectLoops(
     warned.add(e.ref.ruleIndex);
     const httpsNames = https.map((l) => `${l.gateway.namespace}/${l.gateway.name}/${l.name}`).join(', ');
     const both = http.length > 0 ? ` and HTTP listener(s) ${http.map((l) => `${l.gateway.namespace}/${l.gateway.name}/${l.name}`).join(', ')}` : '';
-    const httpSection = http[0]?.name ?? '<http listener>';
     const httpsSection = https[0].name;
+    const redirectHome = http.length > 0 ? `parentRefs[].sectionName: ${http[0].name}` : 'parentRefs[].sectionName set to an HTTP listener';
     ctx.warn({
       object: { kind: route.kind, namespace: route.namespace, name: route.name },
       field: `spec.rules[${e.ref.ruleIndex}].filters`,
@@ -34,7 +34,7 @@ export function checkRedirectLoops(
       message:
         `this rule redirects to https, but the route is attached to HTTPS listener(s) ${httpsNames}${both}: ` +
         'requests that already arrived over HTTPS are redirected to HTTPS again, in a loop (gateway-api#1185). ' +
-        `Use two HTTPRoutes pinned by sectionName: one with parentRefs[].sectionName: ${httpSection} holding only the redirect, ` +
+        `Use two HTTPRoutes pinned by sectionName: one with ${redirectHome} holding only the redirect, ` +
         `and one with parentRefs[].sectionName: ${httpsSection} holding the backendRefs.`,
     });
   }

@@ -3,6 +3,7 @@ import type { Gateway, GatewayClass } from '../model/objects.js';
 import { GATEWAY_GROUP } from '../model/objects.js';
 import type { TranslateContext } from './context.js';
 import { metaOf } from './context.js';
+import { byName } from './order.js';
 import { Reason } from './conditions.js';
 import { normalizeHostname } from './hostnames.js';
 import { protocolModule, sharingKey } from './protocols/index.js';
@@ -17,7 +18,7 @@ import type { GatewayState, ListenerSpec, ListenerState, Problem, RouteGroupKind
  */
 export function buildGateways(ctx: TranslateContext, ourClasses: ReadonlyMap<string, GatewayClass>): GatewayState[] {
   const gateways: GatewayState[] = [];
-  for (const gw of ctx.snapshot.gateways) {
+  for (const gw of byName(ctx.snapshot.gateways)) {
     if (!ourClasses.has(gw.spec?.gatewayClassName)) continue;
     gateways.push(buildGateway(gw, ctx));
   }

@@ -10,6 +10,7 @@ import { buildGateways } from './gateways.js';
 import { translateHttpRoute } from './httproute.js';
 import { gatewayClassStatus, gatewayStatus, routeAccepted, routeStatus } from './statuses.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './status.js';
+import { byName } from './order.js';
 import { buildTable } from './table.js';
 import type { GatewayState, ListenerState, Problem } from './types.js';
 
@@ -26,7 +27,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const statuses: ObjectStatus[] = [];
 
   const ourClasses = new Map<string, GatewayClass>();
-  for (const cls of snapshot.gatewayClasses) {
+  for (const cls of byName(snapshot.gatewayClasses)) {
     if (cls.spec?.controllerName !== options.controllerName) continue;
     const m = metaOf(cls);
     ourClasses.set(m.name, cls);
@@ -37,7 +38,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const byKey = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
 
   const routeStatuses: ObjectStatus[] = [];
-  for (const route of snapshot.httpRoutes) {
+  for (const route of byName(snapshot.httpRoutes)) {
     const t = translateHttpRoute(route, ctx);
     const parents = attachRoute({ kind: 'HTTPRoute', namespace: t.namespace, name: t.name, hostnames: t.hostnames }, route.spec?.parentRefs ?? [], byKey, ctx);
     if (parents.length === 0) continue;
