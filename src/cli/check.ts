@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { InputError } from '../errors.js';
-import { DEFAULT_CONTROLLER_NAME } from '../model/objects.js';
+import { DEFAULT_CONTROLLER_NAME, DEFAULT_GATEWAY_CLASS } from '../model/objects.js';
 import { loadConfig, type LoadResult } from '../sources/file/index.js';
 import type { Snapshot } from '../store/snapshot.js';
 import type { Condition, Diagnostic, ObjectStatus, TranslateOptions, TranslateResult } from '../translate/status.js';
@@ -375,7 +375,7 @@ export async function runCheck(argv: readonly string[], io: CheckIO, deps: Check
 
   let load: LoadResult;
   try {
-    load = await loadConfig(values.config);
+    load = await loadConfig(values.config, { impliedGatewayClass: { name: DEFAULT_GATEWAY_CLASS, controllerName } });
   } catch (err) {
     if (err instanceof InputError) {
       io.stderr.write(`sluice check: ${err.message}\n`);

@@ -208,3 +208,13 @@ spec:
   t.match(r.err, /Gateway default\/gw listener https: ResolvedRefs=False \(InvalidCertificateRef\)/);
   t.match(r.out, /InvalidCertificateRef/);
 });
+
+t.test('--controller-name: the implied GatewayClass sluice belongs to that controller', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'good.yaml');
+  await writeFile(file, GOOD);
+  const { code, out, err } = await check(['--config', file, '--controller-name', 'example.com/mine']);
+  t.equal(code, 0, err);
+  t.match(out, /sluice\s+example\.com\/mine\s+True/);
+  t.match(out, /parent default\/gw\/http\s+Accepted\s+True/);
+});
