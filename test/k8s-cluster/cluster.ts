@@ -26,15 +26,19 @@ export interface TestCluster {
   stop(): Promise<void>;
 }
 
+// Plain fields rather than parameter properties: this file stays runnable by Node's built-in
+// type stripping (e.g. `node test/k8s-cluster/cluster.ts` from a harness script).
 export class ClusterScriptError extends Error {
   readonly code = 'E_TEST_CLUSTER';
-  constructor(
-    readonly script: string,
-    readonly exitCode: number | null,
-    readonly stderrTail: string,
-  ) {
+  readonly script: string;
+  readonly exitCode: number | null;
+  readonly stderrTail: string;
+  constructor(script: string, exitCode: number | null, stderrTail: string) {
     super(`test/cluster/${script} failed (exit ${exitCode}):\n${stderrTail}`);
     this.name = 'ClusterScriptError';
+    this.script = script;
+    this.exitCode = exitCode;
+    this.stderrTail = stderrTail;
   }
 }
 
@@ -53,12 +57,26 @@ interface ScriptResult {
   stdout: string;
 }
 
-function runScript(script: string, args: string[], progress: boolean): Promise<ScriptResult> {
+export interface StartClusterOptions {
+  /** Extra kube-apiserver flags, appended after (so overriding) the defaults in test/cluster/up. */
+  apiserverFlags?: string[];
+  /** Extra kube-controller-manager flags, appended after the defaults. */
+  kcmFlags?: string[];
+  /** Replaces the default kcm controller list (names as in `kube-controller-manager --help`). */
+  kcmControllers?: string[];
+}
+
+function runScript(
+  script: string,
+  args: string[],
+  progress: boolean,
+  extraEnv: Record<string, string> = {},
+): Promise<ScriptResult> {
   return new Promise((resolvePromise, reject) => {
     const child = spawn(join(clusterScripts, script), args, {
       stdio: ['ignore', 'pipe', 'pipe'],
       // up starts a watchdog that stops the cluster if this process dies without stop().
-      env: { ...process.env, SLUICE_CLUSTER_OWNER_PID: String(process.pid) },
+      env: { ...process.env, ...extraEnv, SLUICE_CLUSTER_OWNER_PID: String(process.pid) },
     });
     let stdout = '';
     let stderr = '';
@@ -91,20 +109,24 @@ function readEnvFile(path: string): Map<string, string> {
  * Start a fresh cluster (building the binaries first if they are not cached; a cold build
  * takes many minutes). Set SLUICE_CLUSTER_VERBOSE=1 to see the start-up progress.
  */
-export async function startCluster(): Promise<TestCluster> {
+export async function startCluster(options: StartClusterOptions = {}): Promise<TestCluster> {
   const verbose = process.env.SLUICE_CLUSTER_VERBOSE === '1' || !clusterBinariesCached();
-  const { stdout } = await runScript('up', [], verbose);
+  const env: Record<string, string> = {};
+  if (options.apiserverFlags) env.SLUICE_CLUSTER_APISERVER_FLAGS = options.apiserverFlags.join(' ');
+  if (options.kcmFlags) env.SLUICE_CLUSTER_KCM_FLAGS = options.kcmFlags.join(' ');
+  if (options.kcmControllers) env.SLUICE_CLUSTER_KCM_CONTROLLERS = options.kcmControllers.join(',');
+  const { stdout } = await runScript('up', [], verbose, env);
   const lines = stdout.trim().split('\n');
   const kubeconfig = lines[lines.length - 1]!;
   const dir = dirname(kubeconfig);
-  const env = readEnvFile(join(dir, 'env'));
+  const clusterEnv = readEnvFile(join(dir, 'env'));
   let stopped: Promise<void> | undefined;
   return {
     kubeconfig,
     dir,
-    apiserverUrl: env.get('APISERVER_URL') ?? '',
-    binDir: env.get('SLUICE_CLUSTER_BIN') ?? '',
-    helm: env.get('HELM') ?? '',
+    apiserverUrl: clusterEnv.get('APISERVER_URL') ?? '',
+    binDir: clusterEnv.get('SLUICE_CLUSTER_BIN') ?? '',
+    helm: clusterEnv.get('HELM') ?? '',
     async restart(component: ClusterComponent): Promise<void> {
       await runScript('restart', [kubeconfig, component], verbose);
     },
