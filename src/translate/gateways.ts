@@ -18,8 +18,20 @@ import type { GatewayState, ListenerSpec, ListenerState, Problem, RouteGroupKind
  */
 export function buildGateways(ctx: TranslateContext, ourClasses: ReadonlyMap<string, GatewayClass>): GatewayState[] {
   const gateways: GatewayState[] = [];
+  const allClasses = new Set(ctx.snapshot.gatewayClasses.map((c) => c.metadata?.name));
   for (const gw of byName(ctx.snapshot.gateways)) {
-    if (!ourClasses.has(gw.spec?.gatewayClassName)) continue;
+    if (!ourClasses.has(gw.spec?.gatewayClassName)) {
+      if (!allClasses.has(gw.spec?.gatewayClassName)) {
+        const m = metaOf(gw);
+        ctx.warn({
+          object: { kind: 'Gateway', namespace: m.namespace, name: m.name },
+          field: 'spec.gatewayClassName',
+          code: 'GatewayClassNotFound',
+          message: `GatewayClass ${gw.spec?.gatewayClassName} does not exist; the Gateway is ignored`,
+        });
+      }
+      continue;
+    }
     gateways.push(buildGateway(gw, ctx));
   }
   for (const g of gateways) detectConflicts(g.listeners.filter((l) => l.module !== undefined));

@@ -88,7 +88,7 @@ function listenerConditions(l: ListenerState, gen: number | undefined): Conditio
   }
   let resolved: Condition;
   if (l.invalidKinds.length > 0) {
-    resolved = condition('ResolvedRefs', false, Reason.InvalidRouteKinds, `route kinds not supported on a ${l.protocol} listener: ${l.invalidKinds.join(', ')}`, gen);
+    resolved = condition('ResolvedRefs', false, Reason.InvalidRouteKinds, `route kinds this ${l.protocol} listener cannot carry: ${l.invalidKinds.join(', ')}`, gen);
   } else if (l.refProblem) {
     resolved = condition('ResolvedRefs', false, l.refProblem.reason, l.refProblem.message, gen);
   } else {
