@@ -73,6 +73,7 @@ function attachToGateway(route: RouteIdentity, p: ParentReference, parentRef: Re
     return { parentRef, gateway, listeners: [], problem: { reason: Reason.NoMatchingParent, message: `Gateway ${gateway.namespace}/${gateway.name} has no listener ${what}` } };
   }
   const accepting: ListenerState[] = [];
+  const refusals: string[] = [];
   let hostnameOnly = false;
   for (const l of candidates) {
     const kindOk = l.supportedKinds.some((k) => k.group === GATEWAY_GROUP && k.kind === route.kind);
@@ -80,19 +81,18 @@ function attachToGateway(route: RouteIdentity, p: ParentReference, parentRef: Re
     const hostOk = hostnamesIntersect(l.hostname, route.hostnames);
     if (kindOk && nsOk && hostOk) accepting.push(l);
     else if (kindOk && nsOk) hostnameOnly = true;
+    else if (!kindOk) refusals.push(`listener ${l.name} does not accept ${route.kind} (supported kinds: ${l.supportedKinds.map((k) => k.kind).join(', ') || 'none'})`);
+    else refusals.push(`listener ${l.name} does not allow routes from namespace ${route.namespace} (allowedRoutes.namespaces.from: ${l.spec.allowedRoutes?.namespaces?.from ?? 'Same'})`);
   }
   if (accepting.length > 0) return { parentRef, gateway, listeners: accepting };
-  const names = candidates.map((l) => l.name).join(', ');
   if (hostnameOnly) {
+    const names = candidates.map((l) => l.name).join(', ');
     return {
       parentRef, gateway, listeners: [],
       problem: { reason: Reason.NoMatchingListenerHostname, message: `no hostname of the route intersects the hostname of listener(s) ${names}` },
     };
   }
-  return {
-    parentRef, gateway, listeners: [],
-    problem: { reason: Reason.NotAllowedByListeners, message: `listener(s) ${names} do not allow ${route.kind} from namespace ${route.namespace}` },
-  };
+  return { parentRef, gateway, listeners: [], problem: { reason: Reason.NotAllowedByListeners, message: refusals.join('; ') } };
 }
 
 function hostnamesIntersect(listener: string | undefined, routeHostnames: readonly string[]): boolean {
