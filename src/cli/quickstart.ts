@@ -37,7 +37,7 @@ Try:
   curl -s -H 'version: 2' http://127.0.0.1:8080/v2/x       # header match -> echo-v2
   curl -si -H 'Host: secure.localhost' http://127.0.0.1:8080/  # 301 to https://secure.localhost:8443/
   curl -s --cacert ${join(dir, 'ca.pem')} --resolve secure.localhost:8443:127.0.0.1 https://secure.localhost:8443/
-  ${'for i in $(seq 100); do curl -s http://127.0.0.1:8080/ | grep -o \'"pod":"[^"]*"\'; done | sort | uniq -c'}
+  ${'for i in $(seq 100); do curl -s http://127.0.0.1:8080/ | grep -o \'"pod": "[^"]*"\'; done | sort | uniq -c'}
 Admin: ${admin}/readyz  ${admin}/metrics  ${admin}/config_dump
 Status: ./bin/sluice check --config ${dir}
 Access log: one JSON line per request below. Ctrl-C stops.

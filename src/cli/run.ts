@@ -8,7 +8,7 @@ import { GatewayEngine } from '../runner/engine.js';
 import { DataPlane } from '../dataplane/index.js';
 import { translate } from '../translate/index.js';
 import { loadConfig, watchConfig } from '../sources/file/index.js';
-import { DEFAULT_CONTROLLER_NAME } from '../model/objects.js';
+import { DEFAULT_CONTROLLER_NAME, DEFAULT_GATEWAY_CLASS } from '../model/objects.js';
 import { KUBERNETES_RUN_HELP, KUBERNETES_RUN_OPTIONS } from '../k8s/cli-options.js';
 
 const HELP = `Usage: sluice run --config PATH [--admin HOST:PORT] [--log-level LEVEL] [--drain-timeout SECONDS]
@@ -110,13 +110,17 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   );
   logger.info({ admin: `${admin.address}:${admin.port}` }, 'admin server listening');
 
-  const first = await loadConfig(opts.config);
+  const controllerName = opts.controllerName ?? DEFAULT_CONTROLLER_NAME;
+  const implied = { impliedGatewayClass: { name: DEFAULT_GATEWAY_CLASS, controllerName } };
+  const first = await loadConfig(opts.config, implied);
   for (const e of first.errors) logger.error({ code: (e as { code?: string }).code }, e.message);
   for (const w of first.warnings) logger.warn(w);
   await engine.update(first.snapshot, first.errors.map((e) => ({ message: e.message, code: (e as { code?: string }).code })));
   loaded = true;
 
   const watcher = watchConfig(opts.config, {
+    ...implied,
+    baseline: first,
     onLoad: (result) => {
       for (const e of result.errors) logger.error({ code: (e as { code?: string }).code }, e.message);
       void engine.update(result.snapshot, result.errors.map((e) => ({ message: e.message, code: (e as { code?: string }).code })));

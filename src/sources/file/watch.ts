@@ -172,6 +172,22 @@ export class ConfigWatcher extends EventEmitter {
       this.#arm();
     }
     if (input.fingerprint === this.#seen) return;
+    // A file being written in place (truncate, then write) can be read in
+    // between, e.g. empty. Only content that reads the same twice, one
+    // debounce apart, is applied; otherwise the next change schedules a check.
+    await new Promise((resolve) => setTimeout(resolve, this.#debounceMs));
+    if (this.#closed) return;
+    let settled;
+    try {
+      settled = await readInput(this.path);
+    } catch {
+      this.#schedule();
+      return;
+    }
+    if (settled.fingerprint !== input.fingerprint) {
+      this.#schedule();
+      return;
+    }
     this.#seen = input.fingerprint;
     const result = loadFromInput(input, this.#opts);
     if (result.complete) {
