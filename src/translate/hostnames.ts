@@ -38,6 +38,16 @@ export function intersectHostnames(listener: string | undefined, route: string |
 }
 
 /**
+ * Does a route hostname (exact, wildcard or "*") serve every request that a
+ * virtual host named `vhost` receives? "*" covers everything; "*.com" covers
+ * "example.com" and "*.example.com"; an exact name covers only itself.
+ */
+export function hostnameCovers(route: string, vhost: string): boolean {
+  if (route === '*' || route === vhost) return true;
+  return isWildcard(route) && vhost !== '*' && wildcardCovers(route, vhost);
+}
+
+/**
  * Specificity order for hostnames (listeners and virtual hosts): exact names
  * first, then wildcards with more labels first, then the catch-all ("*" or
  * undefined). Ties break alphabetically so the order is total.

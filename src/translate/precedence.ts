@@ -1,3 +1,4 @@
+import { compareHostSpecificity } from './hostnames.js';
 import type { HttpRouteIR } from './ir.js';
 import type { HttpEntry } from './types.js';
 
@@ -11,13 +12,16 @@ const PATH_RANK: Readonly<Record<string, number>> = { Exact: 0, RegularExpressio
  *   2. a method match;
  *   3. the most header matches;
  *   4. the most query parameter matches;
- *   5. the oldest route (creationTimestamp; routes without one come last);
- *   6. route namespace/name alphabetically (then kind, for GRPCRoute vs HTTPRoute);
- *   7. rule order, then match order within the rule.
+ *   5. the more specific route hostname (exact, then wildcards with more
+ *      labels, then none): the spec ranks hostnames first, but conformance
+ *      (HTTPRouteMatchingAcrossRoutes) requires the match criteria to win;
+ *   6. the oldest route (creationTimestamp; routes without one come last);
+ *   7. route namespace/name alphabetically (then kind, for GRPCRoute vs HTTPRoute);
+ *   8. rule order, then match order within the rule.
  * The last keys make it a total order, so the result never depends on input order.
  */
 export function compareEntries(a: HttpEntry, b: HttpEntry): number {
-  return compareMatches(a.ir, b.ir) || compareAge(a.created, b.created) || compareRefs(a.ir, b.ir);
+  return compareMatches(a.ir, b.ir) || compareHostSpecificity(a.hostname, b.hostname) || compareAge(a.created, b.created) || compareRefs(a.ir, b.ir);
 }
 
 function compareMatches(a: HttpRouteIR, b: HttpRouteIR): number {

@@ -1,7 +1,7 @@
 import { deepFreeze } from '../store/build.js';
 import { contentHash } from './canonical.js';
 import type { TranslateContext } from './context.js';
-import { compareHostSpecificity } from './hostnames.js';
+import { compareHostSpecificity, hostnameCovers } from './hostnames.js';
 import type { ClusterIR, HttpFilterIR, ListenerIR, PortIR, RouteTable, VirtualHostIR, WeightedBackendIR } from './ir.js';
 import { listenerServes } from './gateways.js';
 import { compareEntries } from './precedence.js';
@@ -63,16 +63,28 @@ function listenerIR(l: ListenerState, protocol: PortIR['protocol']): ListenerIR 
   };
 }
 
+/**
+ * One virtual host per distinct effective hostname. A request is served by the
+ * most specific virtual host matching its Host, so each virtual host holds
+ * every entry whose hostname covers it (its own, wider wildcards, and "*"):
+ * across routes, match precedence decides, and hostname specificity only
+ * breaks ties (HTTPRouteMatchingAcrossRoutes: a "*.com" route's /v2 beats an
+ * "example.com" route's / for example.com/v2).
+ */
 function virtualHosts(entries: readonly HttpEntry[]): VirtualHostIR[] {
-  const byHost = new Map<string, HttpEntry[]>();
-  for (const e of entries) {
-    const list = byHost.get(e.hostname);
-    if (list) list.push(e);
-    else byHost.set(e.hostname, [e]);
-  }
-  return [...byHost.entries()]
-    .sort(([a], [b]) => compareHostSpecificity(a, b))
-    .map(([hostname, list]) => ({ hostname, routes: list.sort(compareEntries).map((e) => e.ir) }));
+  const hostnames = [...new Set(entries.map((e) => e.hostname))].sort(compareHostSpecificity);
+  return hostnames.map((hostname) => {
+    const sorted = entries.filter((e) => hostnameCovers(e.hostname, hostname)).sort(compareEntries);
+    // A route whose several hostnames cover this virtual host appears once, under its most specific name.
+    const seen = new Set<HttpEntry['ir']>();
+    const routes = [];
+    for (const e of sorted) {
+      if (seen.has(e.ir)) continue;
+      seen.add(e.ir);
+      routes.push(e.ir);
+    }
+    return { hostname, routes };
+  });
 }
 
 function collectClusters(l: ListenerIR, out: Set<string>): void {
