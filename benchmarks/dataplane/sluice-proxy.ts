@@ -2,7 +2,7 @@
  * A Sluice data plane on a hand-built route table, for benchmarks:
  * one HTTP listener, host + path prefix + one header match, one upstream.
  *
- *   node benchmarks/dataplane/sluice-proxy.ts --listen 127.0.0.1:8090 --upstream 127.0.0.1:9000 [--access-log] [--hosts N]
+ *   node benchmarks/dataplane/sluice-proxy.ts --listen 127.0.0.1:8090 --upstream 127.0.0.1:9000 [--access-log] [--hosts N] [--client undici|native]
  *
  * Requests must carry `Host: svc-<N-1>.example.com` and `x-canary: true` and a path under /api.
  * Needs a build (`npm run build`): it imports the compiled data plane from dist/.
@@ -17,6 +17,7 @@ const { values } = parseArgs({
     upstream: { type: 'string', default: '127.0.0.1:9000' },
     'access-log': { type: 'boolean', default: false },
     hosts: { type: 'string', default: '1000' },
+    client: { type: 'string', default: 'undici' },
   },
 });
 const [listenHost, listenPort] = splitHostPort(values.listen);
@@ -47,7 +48,11 @@ for (let i = 0; i < hosts; i++) {
   });
 }
 
-const dp = new DataPlane({ logger: silentLogger(), ...(values['access-log'] ? {} : { accessLog: false as const }) });
+const dp = new DataPlane({
+  logger: silentLogger(),
+  upstreamClient: values.client === 'native' ? 'native' : 'undici',
+  ...(values['access-log'] ? {} : { accessLog: false as const }),
+});
 const report = await dp.apply({
   version: 'bench',
   ports: [{

@@ -196,3 +196,23 @@ export function findHeader(h: readonly string[], lower: string): string | undefi
   for (let i = 0; i < h.length; i += 2) if (lowerName(h[i]) === lower) return h[i + 1];
   return undefined;
 }
+
+/** Response headers from a flat raw list (any case), without hop-by-hop headers. */
+export function responseHeadersFromRaw(raw: readonly string[]): string[] {
+  const out: string[] = [];
+  let extraHop: Set<string> | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (lowerName(raw[i]) === 'connection') {
+      extraHop = connectionTokens(raw[i + 1]);
+      break;
+    }
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i];
+    const lower = lowerName(name);
+    if (HOP_BY_HOP_RESPONSE.has(lower)) continue;
+    if (extraHop !== undefined && extraHop.has(lower)) continue;
+    out.push(name, raw[i + 1]);
+  }
+  return out;
+}

@@ -50,6 +50,7 @@ export class DataPlane {
       logger: opts.logger,
       graceMs: opts.poolGraceMs ?? 30_000,
       connections: opts.upstreamConnections ?? 1024,
+      client: opts.upstreamClient ?? 'undici',
     });
   }
 

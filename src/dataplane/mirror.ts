@@ -11,6 +11,7 @@ class MirrorHandler implements Dispatcher.DispatchHandler {
   constructor(readonly logger: Logger, readonly label: string) {}
   onRequestStart(): void {}
   onResponseStart(): void {}
+  onResponseStartRaw(): void {}
   onResponseData(): void {}
   onResponseEnd(): void {}
   onResponseError(_c: Dispatcher.DispatchController, err: Error): void {

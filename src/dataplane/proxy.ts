@@ -6,7 +6,8 @@ import { isoTime } from './accesslog.js';
 import type { CompiledAction, CompiledBackend, CompiledListener, CompiledPort, CompiledRoute, RequestOp } from './compiled.js';
 import { corsResponseHeaders, isPreflight, originAllowed, preflightHeaders } from './cors.js';
 import { ClientAbortError, classifyUpstreamError, errorCode, RetryAbortError, UpstreamTimeoutError, type UpstreamFailure } from './errors.js';
-import { applyHeaderModifier, buildRequestHeaders, clientAddress, responseHeadersFromObject, setHost } from './headers.js';
+import { applyHeaderModifier, buildRequestHeaders, clientAddress, responseHeadersFromObject, responseHeadersFromRaw, setHost } from './headers.js';
+import type { RawResponseHandler } from './h1client.js';
 import { normalizeHost } from './hostindex.js';
 import type { DataPlaneMetrics, MetricHolder } from './metrics.js';
 import { sendMirror, teeBody } from './mirror.js';
@@ -65,7 +66,7 @@ function requestHasBody(req: IncomingMessage): boolean {
  * path allocates this object, the upstream header array and the dispatch
  * options, and nothing per chunk.
  */
-class ProxyRequest implements Dispatcher.DispatchHandler {
+class ProxyRequest implements RawResponseHandler {
   readonly startMs = Date.now();
   readonly t0 = performance.now();
   listener: CompiledListener | undefined = undefined;
@@ -263,7 +264,11 @@ class ProxyRequest implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (this.attempt === 0) this.responseHead(controller, statusCode, headers);
+    if (this.attempt === 0) this.responseHead(controller, statusCode, headers, null);
+  }
+
+  onResponseStartRaw(controller: Dispatcher.DispatchController, statusCode: number, raw: string[]): void {
+    if (this.attempt === 0) this.responseHead(controller, statusCode, null, raw);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
@@ -285,7 +290,13 @@ class ProxyRequest implements Dispatcher.DispatchHandler {
     if (this.done) controller.abort(new ClientAbortError());
   }
 
-  responseHead(controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>): void {
+  /** Response status and headers: `headers` from undici, or `raw` from the native client. */
+  responseHead(
+    controller: Dispatcher.DispatchController,
+    status: number,
+    headers: Record<string, string | string[] | undefined> | null,
+    raw: string[] | null,
+  ): void {
     if (this.done) return;
     const a = this.route!.action;
     if (a.retry !== undefined && a.retry.codes.has(status) && this.canRetry(undefined)) {
@@ -295,7 +306,7 @@ class ProxyRequest implements Dispatcher.DispatchHandler {
       controller.abort(new RetryAbortError());
       return;
     }
-    const out = responseHeadersFromObject(headers);
+    const out = raw !== null ? responseHeadersFromRaw(raw) : responseHeadersFromObject(headers!);
     const mods = a.responseMods;
     for (let i = 0; i < mods.length; i++) applyHeaderModifier(out, mods[i]);
     const bmods = this.backend!.responseMods;
@@ -512,7 +523,7 @@ interface MirrorCopy {
 }
 
 /** Handler for a retry attempt: forwards to the request only while it is the current attempt. */
-class RetryAttempt implements Dispatcher.DispatchHandler {
+class RetryAttempt implements RawResponseHandler {
   constructor(readonly pr: ProxyRequest, readonly n: number) {}
 
   onRequestStart(controller: Dispatcher.DispatchController): void {
@@ -521,7 +532,11 @@ class RetryAttempt implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: Record<string, string | string[] | undefined>): void {
-    if (this.pr.attempt === this.n) this.pr.responseHead(controller, statusCode, headers);
+    if (this.pr.attempt === this.n) this.pr.responseHead(controller, statusCode, headers, null);
+  }
+
+  onResponseStartRaw(controller: Dispatcher.DispatchController, statusCode: number, raw: string[]): void {
+    if (this.pr.attempt === this.n) this.pr.responseHead(controller, statusCode, null, raw);
   }
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {

@@ -56,6 +56,12 @@ export interface DataPlaneOptions {
   readonly portGraceMs?: number;
   /** Max connections per upstream endpoint. Default 1024. */
   readonly upstreamConnections?: number;
+  /**
+   * HTTP/1.1 client for plain-HTTP upstreams: 'undici' (default: undici Pool + dispatch)
+   * or 'native' (node's llhttp binding, about half the CPU per request; see h1client.ts).
+   * TLS upstreams always use undici.
+   */
+  readonly upstreamClient?: 'undici' | 'native';
   /** Idle keep-alive timeout for client connections. Default 60 s. */
   readonly keepAliveTimeoutMs?: number;
 }

@@ -4,6 +4,7 @@ import type { ClusterIR, EndpointIR } from '../translate/ir.js';
 import type { Logger } from '../util/log.js';
 import type { EndpointPolicy } from './types.js';
 import { H2cUpstream } from './h2c.js';
+import { NativeH1Upstream } from './h1client.js';
 
 /** undici reads `servername` from dispatch options at run time; its typings omit it. */
 export type UpstreamDispatchOptions = Dispatcher.DispatchOptions & { readonly servername?: string };
@@ -50,7 +51,7 @@ export class HttpUpstream {
   }
 }
 
-export type Upstream = HttpUpstream | H2cUpstream;
+export type Upstream = HttpUpstream | NativeH1Upstream | H2cUpstream;
 
 /** A cluster as one table version sees it: its endpoints' upstreams and an endpoint picker. */
 export class ClusterRuntime {
@@ -101,6 +102,8 @@ export interface UpstreamRegistryOptions {
   readonly logger: Logger;
   readonly graceMs: number;
   readonly connections: number;
+  /** Client for plain-HTTP endpoints (TLS endpoints always use undici). */
+  readonly client?: 'undici' | 'native';
 }
 
 /**
@@ -169,6 +172,14 @@ export class UpstreamRegistry {
   #create(key: string, label: string, cluster: ClusterIR, ep: EndpointIR): Upstream {
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
     if (cluster.protocol === 'h2c') return new H2cUpstream(key, label, ep.address, ep.port, this.#opts.logger);
+    if (this.#opts.client === 'native' && !cluster.tls) {
+      return new NativeH1Upstream(key, label, ep.address, ep.port, {
+        connections: this.#opts.connections,
+        keepAliveTimeoutMs: 4_000,
+        headersTimeoutMs: 300_000,
+        logger: this.#opts.logger,
+      });
+    }
     const options: Pool.Options = {
       connections: this.#opts.connections,
       pipelining: 1,
