@@ -113,13 +113,16 @@ function translateRule(
     if (first) filters.refProblems.forEach(noteRef);
     if (invalid) note(invalid);
     first = false;
-    const action: HttpActionIR = {
-      filters: filters.filters,
-      backends,
-      ...('value' in timeouts && timeouts.value ? { timeouts: timeouts.value } : {}),
-      ...(retry && 'value' in retry ? { retry: retry.value } : {}),
-      ...(invalid || 'problem' in timeouts || (retry && 'problem' in retry) ? { directResponse: { status: 500, body: 'route rule is invalid\n' } } : {}),
-    };
+    const ruleInvalid = invalid !== undefined || 'problem' in timeouts || (retry !== undefined && 'problem' in retry);
+    // An invalid rule answers 500 and does nothing else (no mirrors, no upstream).
+    const action: HttpActionIR = ruleInvalid
+      ? { filters: [], backends: [], directResponse: { status: 500, body: 'route rule is invalid\n' } }
+      : {
+        filters: filters.filters,
+        backends,
+        ...('value' in timeouts && timeouts.value ? { timeouts: timeouts.value } : {}),
+        ...(retry && 'value' in retry ? { retry: retry.value } : {}),
+      };
     out.entries.push({
       ref: { kind: 'HTTPRoute', namespace, name, ruleIndex: ri, matchIndex, ...(rule.name !== undefined ? { ruleName: rule.name } : {}) },
       match: t.match,
