@@ -64,6 +64,8 @@ export interface KubernetesGatewayOptions {
   readonly hostNetwork?: boolean;
   /** Field manager for writes (default "sluice"). */
   readonly fieldManager?: string;
+  /** One JSON access log line per request on stdout (default true). */
+  readonly accessLog?: boolean;
   /** Replace the data plane (tests run several controllers in one process). */
   readonly dataPlane?: DataPlaneDriver & { drain?(ms: number): Promise<void>; close?(): Promise<void> };
   readonly translate?: Translator;
@@ -162,7 +164,7 @@ export async function startKubernetesGateway(opts: KubernetesGatewayOptions): Pr
     return serviceAddresses(source?.get('Service', gw.namespace, gatewayServiceName(gw.name)));
   };
 
-  const dataPlane = opts.dataPlane ?? (await createDataPlane(logger, registry));
+  const dataPlane = opts.dataPlane ?? (await createDataPlane(logger, registry, opts.accessLog ?? true));
   const translate = opts.translate ?? (await import('../translate/index.js')).translate;
 
   const writer = new StatusWriter({
@@ -291,9 +293,9 @@ export function ourGateways(snapshot: Snapshot, controllerName: string): Gateway
   return snapshot.gateways.filter((g) => classes.has(g.spec.gatewayClassName));
 }
 
-async function createDataPlane(logger: Logger, registry: Registry): Promise<DataPlaneDriver & { drain(ms: number): Promise<void>; close(): Promise<void> }> {
+async function createDataPlane(logger: Logger, registry: Registry, accessLog: boolean): Promise<DataPlaneDriver & { drain(ms: number): Promise<void>; close(): Promise<void> }> {
   const { DataPlane } = await import('../dataplane/index.js');
-  return new DataPlane({ logger, metrics: registry });
+  return new DataPlane({ logger, metrics: registry, ...(accessLog ? {} : { accessLog: false as const }) });
 }
 
 /** Discovery, retried with backoff: the CRDs may be installed after Sluice (the chart's NOTES say to do it first). */

@@ -92,7 +92,7 @@ export class StatusWriter {
     if (this.#leading === leading) return;
     this.#leading = leading;
     if (leading) {
-      for (const [key, p] of this.#desired) this.#enqueue(key, p);
+      for (const [key, p] of this.#desired) this.#enqueueIfChanged(key, p);
       this.#enqueueStale();
     } else {
       this.#queue.clear();
@@ -111,10 +111,36 @@ export class StatusWriter {
       next.set(key, { kind: s.kind, namespace: s.namespace, name: s.name, status: s.status });
     }
     this.#desired = next;
+    for (const key of this.#written.keys()) if (!next.has(key)) this.#written.delete(key);
     if (!this.#leading) return;
-    for (const [key, p] of next) this.#enqueue(key, p);
+    for (const [key, p] of next) this.#enqueueIfChanged(key, p);
     this.#enqueueStale();
     this.#pump();
+  }
+
+  /** Queue a write unless the cache already shows exactly this status (the common case: most snapshots change little). */
+  #enqueueIfChanged(key: string, p: Pending): void {
+    if (this.#queue.has(key) || this.#inFlight.has(key) || this.#retryTimers.has(key)) {
+      this.#enqueue(key, p);
+      return;
+    }
+    const live = this.#live(key, p);
+    if (live && p.status !== undefined && this.#isUnchanged(key, p, live)) return;
+    this.#enqueue(key, p);
+  }
+
+  /** The merged status would not change what is live (or what the server stored for the same input). */
+  #isUnchanged(key: string, p: Pending, live: KubeObject): boolean {
+    const liveStatus = live.status as Record<string, unknown> | undefined;
+    const next = p.status === undefined
+      ? withoutOurEntries(p.kind, liveStatus, this.#opts.controllerName)
+      : mergeStatus(p.kind, liveStatus, p.status, this.#opts.controllerName);
+    if (next === undefined) return true;
+    const sent = canonical(next);
+    const current = canonical(liveStatus ?? {});
+    if (sent === current) return true;
+    const prev = this.#written.get(key);
+    return prev !== undefined && prev.sent === sent && prev.stored === current;
   }
 
   /** Resolves when nothing is queued, in flight or waiting to retry. */
@@ -154,10 +180,9 @@ export class StatusWriter {
 
   #pump(): void {
     const limit = this.#opts.concurrency ?? 4;
-    while (this.#leading && !this.#closed && this.#inFlight.size < limit) {
-      const next = [...this.#queue.entries()].find(([k]) => !this.#inFlight.has(k) && !this.#retryTimers.has(k));
-      if (!next) break;
-      const [key, p] = next;
+    for (const [key, p] of this.#queue) {
+      if (!this.#leading || this.#closed || this.#inFlight.size >= limit) break;
+      if (this.#inFlight.has(key) || this.#retryTimers.has(key)) continue;
       this.#queue.delete(key);
       this.#inFlight.add(key);
       void this.#writeOne(key, p)
@@ -226,17 +251,13 @@ export class StatusWriter {
         live = await this.#opts.client.getOptional<KubeObject>(objectPath(resource, p.namespace, p.name));
         if (!live) return 'gone';
       }
+      // The server may normalise what we send (CRD defaults); what it stored for the same input counts as equal.
+      if (this.#isUnchanged(key, p, live)) return 'unchanged';
       const liveStatus = live.status as Record<string, unknown> | undefined;
       const next = p.status === undefined
-        ? withoutOurEntries(p.kind, liveStatus, this.#opts.controllerName)
+        ? withoutOurEntries(p.kind, liveStatus, this.#opts.controllerName)!
         : mergeStatus(p.kind, liveStatus, p.status, this.#opts.controllerName);
-      if (next === undefined) return 'unchanged';
       const sent = canonical(next);
-      const current = canonical(liveStatus ?? {});
-      if (sent === current) return 'unchanged';
-      // The server may normalise what we send (CRD defaults); what it stored for the same input counts as equal.
-      const prev = this.#written.get(key);
-      if (prev && prev.sent === sent && prev.stored === current) return 'unchanged';
       try {
         const response = await this.#opts.client.replace<KubeObject>(path, { ...live, status: next }, { fieldManager: this.#opts.fieldManager ?? 'sluice' });
         this.#written.set(key, { basedOn: live.metadata?.resourceVersion, response, sent, stored: canonical(response.status ?? {}) });

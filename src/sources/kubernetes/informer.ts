@@ -118,12 +118,15 @@ export class ResilientInformer<T extends KubeObject = KubeObject> {
       resourceVersion = full.metadata?.resourceVersion;
     }
     this.#healthy();
-    if (!this.#synced) {
-      this.#synced = true;
-      this.#resolveSynced();
-    }
-    // ListWatch fires add/delete for differences only; a relist may change nothing, which is fine.
-    queueMicrotask(() => this.#opts.onChange());
+    // ListWatch copies the items into its cache right after this promise settles (microtasks);
+    // report "synced" only once that is done, so a snapshot built then sees them.
+    setImmediate(() => {
+      if (!this.#synced) {
+        this.#synced = true;
+        this.#resolveSynced();
+      }
+      this.#opts.onChange();
+    });
     return { items, metadata: { resourceVersion } };
   }
 
