@@ -53,7 +53,9 @@ function buildGateway(gw: Gateway, ctx: TranslateContext): GatewayState {
     created: m.created,
     listeners: [],
     bindAddresses: addr.bind,
-    statusAddresses: addr.status.length > 0 ? addr.status : (ctx.options.defaultAddresses?.(ref) ?? []).map((a) => ({ type: a.type, value: a.value })),
+    statusAddresses: rejected || addr.unprogrammed
+      ? []
+      : addr.status.length > 0 ? addr.status : (ctx.options.defaultAddresses?.(ref) ?? []).map((a) => ({ type: a.type, value: a.value })),
     ...(rejected ? { rejected } : {}),
     ...(addr.unprogrammed ? { unprogrammed: addr.unprogrammed } : {}),
   };

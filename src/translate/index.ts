@@ -40,6 +40,9 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const routeStatuses: ObjectStatus[] = [];
   for (const route of byName(snapshot.httpRoutes)) {
     const t = translateHttpRoute(route, ctx);
+    if ((route.spec?.parentRefs ?? []).length === 0) {
+      ctx.warn({ object: { kind: 'HTTPRoute', namespace: t.namespace, name: t.name }, field: 'spec.parentRefs', code: 'NoParentRefs', message: 'the route has no parentRefs, so no Gateway serves it' });
+    }
     const parents = attachRoute({ kind: 'HTTPRoute', namespace: t.namespace, name: t.name, hostnames: t.hostnames }, route.spec?.parentRefs ?? [], byKey, ctx);
     if (parents.length === 0) continue;
     const input = { kind: 'HTTPRoute', ...t };

@@ -59,7 +59,9 @@ function gatewayConditions(g: GatewayState, gen: number | undefined): Condition[
   const invalid = g.listeners.filter((l) => listenerAcceptProblem(l) !== undefined || l.refProblem !== undefined || l.invalidKinds.length > 0);
   const names = (ls: readonly ListenerState[]): string => ls.map((l) => l.name).join(', ');
   let accepted: Condition;
-  if (notAccepted.length === g.listeners.length) {
+  if (g.listeners.length === 0) {
+    accepted = condition('Accepted', false, Reason.ListenersNotValid, 'the Gateway has no listeners', gen);
+  } else if (notAccepted.length === g.listeners.length) {
     accepted = condition('Accepted', false, Reason.ListenersNotValid, `no listener is valid: ${names(g.listeners)}`, gen);
   } else if (invalid.length > 0) {
     const ok = g.listeners.filter((l) => !invalid.includes(l));
