@@ -245,6 +245,15 @@ Napi::Value Engine::Load(const Napi::CallbackInfo& info) {
   Napi::Object result = Napi::Object::New(env);
   result.Set("attach", Napi::String::New(env, used_links_ ? "link" : "prog_attach"));
   result.Set("maxSockets", Napi::Number::New(env, max_sockets_));
+  Napi::Array ids = Napi::Array::New(env);
+  for (struct bpf_program* prog : {parser, verdict}) {
+    struct bpf_prog_info prog_info {};
+    uint32_t len = sizeof(prog_info);
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &prog_info, &len) == 0) {
+      ids.Set(ids.Length(), Napi::Number::New(env, prog_info.id));
+    }
+  }
+  result.Set("programIds", ids);
   return result;
 }
 
@@ -318,6 +327,9 @@ Napi::Value Engine::Splice(const Napi::CallbackInfo& info) {
     struct sluice_tcp_counters counters;
     const char* syscall = "";
     if (sluice_tcp_counters_read(fd, 1, &counters, &syscall) != 0) ThrowSys(env, errno, syscall, "TCP_INFO");
+    // The kernel also accepts listening sockets in a sockhash; a pair must be
+    // two established connections (CLOSE_WAIT etc. are refused by the map).
+    if (counters.state == 10 /* TCP_LISTEN */) ThrowSys(env, EOPNOTSUPP, "splice", "listening socket");
     conn.handed_base[side] = counters.handed;
   }
 
@@ -620,6 +632,20 @@ Napi::Value Remaining(const Napi::CallbackInfo& info) { return GetEngine(info.En
 Napi::Value Stats(const Napi::CallbackInfo& info) { return GetEngine(info.Env()).Stats(info); }
 Napi::Value ConnStats(const Napi::CallbackInfo& info) { return GetEngine(info.Env()).ConnStats(info); }
 
+// programExists(id) -> bool: whether a BPF program with this kernel id still
+// exists (tests check that the programs vanish with the process).
+Napi::Value ProgramExists(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) throw Napi::TypeError::New(env, "programExists(id: number)");
+  int fd = bpf_prog_get_fd_by_id(info[0].As<Napi::Number>().Uint32Value());
+  if (fd >= 0) {
+    close(fd);
+    return Napi::Boolean::New(env, true);
+  }
+  if (errno == ENOENT) return Napi::Boolean::New(env, false);
+  ThrowSys(env, errno, "bpf_prog_get_fd_by_id");
+}
+
 // shutdownWrite(fd): shutdown(fd, SHUT_WR), i.e. send FIN.
 Napi::Value ShutdownWrite(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -658,6 +684,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("connStats", Napi::Function::New(env, ConnStats, "connStats"));
   exports.Set("shutdownWrite", Napi::Function::New(env, ShutdownWrite, "shutdownWrite"));
   exports.Set("peek", Napi::Function::New(env, Peek, "peek"));
+  exports.Set("programExists", Napi::Function::New(env, ProgramExists, "programExists"));
   exports.Set("EVENT_RDHUP", Napi::Number::New(env, kEventRdhup));
   exports.Set("EVENT_HUP", Napi::Number::New(env, kEventHup));
   exports.Set("EVENT_ERR", Napi::Number::New(env, kEventErr));
