@@ -66,6 +66,7 @@ interface Pending {
   readonly handler: RawResponseHandler;
 }
 
+const CONNECT_TIMEOUT_MS = 10_000;
 const EMPTY_TRAILERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** One plain-HTTP endpoint: a stack of idle connections, a cap and a FIFO of waiting requests. */
@@ -80,6 +81,9 @@ export class NativeH1Upstream {
   #open = 0;
   #closed = false;
   #closeWaiters: (() => void)[] = [];
+  /** Busy connections, for the headers-timeout sweep. */
+  readonly busy = new Set<Connection>();
+  #sweeper: NodeJS.Timeout | undefined;
 
   constructor(
     readonly key: string,
@@ -109,6 +113,7 @@ export class NativeH1Upstream {
 
   /** A connection finished a request and can take another. */
   release(conn: Connection): void {
+    this.busy.delete(conn);
     const next = this.#queue.shift();
     if (next !== undefined) {
       conn.start(next.opts, next.handler);
@@ -118,13 +123,50 @@ export class NativeH1Upstream {
       conn.destroy();
       return;
     }
-    conn.idleSince();
+    conn.state = State.Idle;
+    conn.since = Date.now();
     this.#idle.push(conn);
+    this.#ensureSweeper();
+  }
+
+  markBusy(conn: Connection): void {
+    conn.since = Date.now();
+    this.busy.add(conn);
+    this.#ensureSweeper();
+  }
+
+  /**
+   * Timeouts without a timer per request: once a second, close connections idle
+   * longer than keepAliveTimeoutMs and fail requests that waited longer than
+   * headersTimeoutMs for response headers.
+   */
+  #ensureSweeper(): void {
+    if (this.#sweeper !== undefined) return;
+    this.#sweeper = setInterval(() => this.#sweep(), 1_000);
+    this.#sweeper.unref();
+  }
+
+  #sweep(): void {
+    const now = Date.now();
+    const idleLimit = now - this.options.keepAliveTimeoutMs;
+    // The stack's bottom holds the longest-idle connections.
+    while (this.#idle.length !== 0 && this.#idle[0].since <= idleLimit) this.#idle.shift()!.destroy();
+    const headersLimit = now - this.options.headersTimeoutMs;
+    for (const conn of this.busy) {
+      if (!conn.responseStarted && conn.since <= headersLimit) {
+        conn.fail(new UpstreamSocketError('UND_ERR_HEADERS_TIMEOUT', 'upstream sent no response headers in time'));
+      }
+    }
+    if (this.#idle.length === 0 && this.busy.size === 0) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
   }
 
   /** A connection died. */
   gone(conn: Connection): void {
     this.#open--;
+    this.busy.delete(conn);
     const i = this.#idle.indexOf(conn);
     if (i !== -1) this.#idle.splice(i, 1);
     const next = this.#queue.shift();
@@ -138,6 +180,10 @@ export class NativeH1Upstream {
   /** Finish in-flight requests, then close. */
   async close(): Promise<void> {
     this.#closed = true;
+    if (this.#sweeper !== undefined) {
+      clearInterval(this.#sweeper);
+      this.#sweeper = undefined;
+    }
     for (const c of this.#idle.splice(0)) c.destroy();
     if (this.#open === 0) return;
     await new Promise<void>((resolve) => this.#closeWaiters.push(resolve));
@@ -217,6 +263,8 @@ class Connection {
   readonly socket: net.Socket;
   readonly parser: NativeParser;
   state = State.Connecting;
+  /** When it became idle or busy (Date.now()), for the sweep. */
+  since = 0;
   /** Increments per request; stale controllers compare against it. */
   exchange = 0;
   handler: RawResponseHandler | null = null;
@@ -252,7 +300,10 @@ class Connection {
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.onClose());
-    socket.on('timeout', () => this.onTimeout());
+    // Connect timeout (the only socket timer; idle and header timeouts are swept per upstream).
+    socket.setTimeout(CONNECT_TIMEOUT_MS, () => {
+      if (this.state === State.Connecting) this.fail(new UpstreamSocketError('UND_ERR_CONNECT_TIMEOUT', 'connect to upstream timed out'));
+    });
   }
 
   get dead(): boolean {
@@ -283,16 +334,12 @@ class Connection {
       return;
     }
     this.state = State.Busy;
+    this.upstream.markBusy(this);
     this.write(opts);
   }
 
-  idleSince(): void {
-    this.state = State.Idle;
-    this.socket.setTimeout(this.upstream.options.keepAliveTimeoutMs);
-    this.socket.unref();
-  }
-
   onConnect(): void {
+    this.socket.setTimeout(0);
     const pending = this.pendingStart;
     this.pendingStart = null;
     if (pending === null) {
@@ -301,13 +348,12 @@ class Connection {
       return;
     }
     this.state = State.Busy;
+    this.upstream.markBusy(this);
     this.write(pending.opts);
   }
 
   write(opts: UpstreamDispatchOptions): void {
     const socket = this.socket;
-    socket.ref();
-    socket.setTimeout(this.upstream.options.headersTimeoutMs);
     const headers = opts.headers as string[];
     let head = `${opts.method} ${opts.path} HTTP/1.1\r\n`;
     let hasLength = false;
@@ -355,7 +401,6 @@ class Connection {
     this.informational = false;
     this.keepAlive = shouldKeepAlive;
     this.responseStarted = true;
-    this.socket.setTimeout(0);
     const handler = this.handler;
     const controller = this.controller;
     if (handler !== null && controller !== null && !controller.aborted) {
@@ -402,14 +447,6 @@ class Connection {
       return;
     }
     this.fail(new UpstreamSocketError('ECONNRESET', 'upstream closed the connection'));
-  }
-
-  onTimeout(): void {
-    if (this.state === State.Idle) {
-      this.destroy();
-      return;
-    }
-    this.fail(new UpstreamSocketError('UND_ERR_HEADERS_TIMEOUT', 'upstream sent no response headers in time'));
   }
 
   onClose(): void {

@@ -298,6 +298,8 @@ class ProxyRequest implements RawResponseHandler {
     raw: string[] | null,
   ): void {
     if (this.done) return;
+    // undici reports informational responses (103 Early Hints...) too; only the final one counts.
+    if (status < 200) return;
     const a = this.route!.action;
     if (a.retry !== undefined && a.retry.codes.has(status) && this.canRetry(undefined)) {
       this.releaseAttempt();
