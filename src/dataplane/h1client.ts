@@ -67,6 +67,8 @@ interface Pending {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** What undici also refuses in a request target: controls, space, DEL and anything past latin1. */
+const INVALID_PATH = /[^\u0021-\u007e\u0080-\u00ff]/;
 const EMPTY_TRAILERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** One plain-HTTP endpoint: a stack of idle connections, a cap and a FIFO of waiting requests. */
@@ -354,6 +356,10 @@ class Connection {
 
   write(opts: UpstreamDispatchOptions): void {
     const socket = this.socket;
+    if (INVALID_PATH.test(opts.path)) {
+      this.fail(new UpstreamSocketError('UND_ERR_INVALID_ARG', 'invalid request path'));
+      return;
+    }
     const headers = opts.headers as string[];
     let head = `${opts.method} ${opts.path} HTTP/1.1\r\n`;
     let hasLength = false;

@@ -142,18 +142,29 @@ export interface HeaderModifier {
   readonly add: readonly { readonly name: string; readonly lower: string; readonly value: string }[];
 }
 
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const BAD_VALUE = /[\r\n\0]/;
+
+/** A header a proxy may write: a token name and a value without CR, LF or NUL (no header injection). */
+export function isSafeHeader(name: string, value: string): boolean {
+  return TOKEN.test(name) && !BAD_VALUE.test(value);
+}
+
+/** Compile a header modifier filter. Entries that are not safe to write are dropped (see isSafeHeader). */
 export function compileHeaderModifier(f: {
   set: readonly { name: string; value: string }[];
   add: readonly { name: string; value: string }[];
   remove: readonly string[];
 }): HeaderModifier {
   const drop = new Set<string>();
+  const set = f.set.filter((h) => isSafeHeader(h.name, h.value));
+  const add = f.add.filter((h) => isSafeHeader(h.name, h.value));
   for (const r of f.remove) drop.add(r.toLowerCase());
-  for (const s of f.set) drop.add(s.name.toLowerCase());
+  for (const s of set) drop.add(s.name.toLowerCase());
   return {
     drop,
-    set: f.set.map((s) => ({ name: s.name, value: s.value })),
-    add: f.add.map((a) => ({ name: a.name, lower: a.name.toLowerCase(), value: a.value })),
+    set: set.map((s) => ({ name: s.name, value: s.value })),
+    add: add.map((a) => ({ name: a.name, lower: a.name.toLowerCase(), value: a.value })),
   };
 }
 

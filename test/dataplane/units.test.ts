@@ -142,6 +142,13 @@ t.test('header modifiers: remove, set, add', async (t) => {
   const cookies = ['set-cookie', 'a=1'];
   applyHeaderModifier(cookies, compileHeaderModifier({ set: [], add: [{ name: 'Set-Cookie', value: 'b=2' }], remove: [] }));
   t.same(cookies, ['set-cookie', 'a=1', 'Set-Cookie', 'b=2'], 'Set-Cookie gets its own line');
+  const injected = ['host', 'h'];
+  applyHeaderModifier(injected, compileHeaderModifier({
+    set: [{ name: 'x-evil', value: 'a\r\nx-injected: 1' }, { name: 'bad name', value: 'v' }],
+    add: [{ name: 'x-ok', value: 'fine' }],
+    remove: [],
+  }));
+  t.same(injected, ['host', 'h', 'x-ok', 'fine'], 'values with CR/LF and invalid names are never written');
   const resp = responseHeadersFromObject({ 'content-type': 'text/plain', connection: 'keep-alive, x-hop', 'x-hop': '1', 'keep-alive': 'timeout=5', 'set-cookie': ['a', 'b'], 'transfer-encoding': 'chunked' });
   t.same(resp, ['content-type', 'text/plain', 'set-cookie', 'a', 'set-cookie', 'b']);
 });
