@@ -52,8 +52,8 @@ export class LeaderElector {
   #leading = false;
   #stopped = true;
   #timer: NodeJS.Timeout | undefined;
-  /** The last lease record we saw and when (our clock) it last changed. */
-  #observed: { key: string; at: number } | undefined;
+  /** The last lease record we saw, when (our clock) it last changed, and how long it is valid. */
+  #observed: { key: string; at: number; durationMs?: number; holder?: string } | undefined;
   #lastRenew = 0;
   #loop: Promise<void> | undefined;
 
@@ -105,8 +105,16 @@ export class LeaderElector {
   }
 
   #jitter(): number {
-    // Followers add up to 20 % so candidates do not hammer the API server in lockstep.
-    return this.#leading ? this.#retryMs : Math.round(this.#retryMs * (1 + Math.random() * 0.2));
+    if (this.#leading) return this.#retryMs;
+    // Followers add up to 20 % so candidates do not hammer the API server in lockstep...
+    const jittered = Math.round(this.#retryMs * (1 + Math.random() * 0.2));
+    // ...but try right when the holder's lease runs out, rather than up to a period later.
+    const o = this.#observed;
+    if (o?.durationMs !== undefined && o.holder && o.holder !== this.#opts.identity) {
+      const untilExpiry = o.at + o.durationMs - this.#now();
+      if (untilExpiry >= 0 && untilExpiry < jittered) return untilExpiry + 50;
+    }
+    return jittered;
   }
 
   async #attempt(): Promise<void> {
@@ -175,9 +183,9 @@ export class LeaderElector {
 
     const spec = current.spec ?? {};
     const key = recordKey(spec);
-    if (!this.#observed || this.#observed.key !== key) this.#observed = { key, at: now };
     const holder = spec.holderIdentity ?? '';
     const durationMs = (spec.leaseDurationSeconds ?? Math.ceil(this.#leaseMs / 1000)) * 1000;
+    if (!this.#observed || this.#observed.key !== key) this.#observed = { key, at: now, durationMs, holder };
     const heldByOther = holder !== '' && holder !== identity;
     if (heldByOther && this.#observed.at + durationMs > now) return false;
 

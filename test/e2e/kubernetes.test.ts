@@ -4,7 +4,7 @@
 // namespace created here, an apiserver restart, and leader fail-over between two controllers.
 import t from 'tap';
 import { existsSync } from 'node:fs';
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { Agent, request } from 'undici';
 import type { KubeObject } from '../../src/k8s/client.js';
@@ -294,6 +294,44 @@ if (ctx) {
     await remove(client, { apiVersion: GW, kind: 'Gateway', metadata: { name: 'echo-tls', namespace: 'echo' } });
     await poll('Service echo/sluice-echo-tls to be collected', 60_000, async () => ((await getObject(client, 'Service', 'v1', 'echo', 'sluice-echo-tls')) ? undefined : true));
     t.pass('orphaned Gateway Service collected');
+  });
+
+  t.test('sluice run --kubernetes as a process, with --gateway-address-pool', async (t) => {
+    // Its own GatewayClass/controllerName and Lease, so it does not compete with controller-a.
+    await apply(client, { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'sluice-pool' }, spec: { controllerName: 'sluice.dev/pool-test' } });
+    await apply(client, { apiVersion: GW, kind: 'Gateway', metadata: { name: 'pooled', namespace: 'echo' }, spec: { gatewayClassName: 'sluice-pool', listeners: [{ name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: sameNs }] } });
+    await apply(client, route('echo', 'pooled', { parentRefs: [{ name: 'pooled' }], rules: [{ backendRefs: [backend('echo-2-echo-server')] }] }));
+    const adminPort = 20000 + Math.floor(Math.random() * 10000);
+    const child = spawn(SLUICE_BIN, [
+      'run', '--kubernetes', '--kubeconfig', cluster.kubeconfig, '--admin', `127.0.0.1:${adminPort}`, '--namespace', 'sluice-system',
+      '--lease-name', 'pool-leader', '--controller-name', 'sluice.dev/pool-test', '--gateway-address-pool', '127.10.0.0/16',
+      '--service-type', 'ClusterIP', '--drain-timeout', '1',
+    ], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_LOG_LEVEL: 'warn' } });
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4000); });
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    t.teardown(() => { if (child.exitCode === null) child.kill('SIGKILL'); });
+    await poll('the process to be ready', 60_000, async () => {
+      if (child.exitCode !== null) throw new Error(`sluice exited ${child.exitCode}: ${stderr}`);
+      const r = await request(`http://127.0.0.1:${adminPort}/readyz`, { dispatcher: plain });
+      await r.body.text();
+      return r.statusCode === 200 ? true : undefined;
+    }, () => stderr);
+    const st = await gatewayStatus('echo', 'pooled');
+    const address = st.addresses?.[0];
+    t.equal(address?.type, 'IPAddress');
+    t.match(address?.value, /^127\.10\.\d+\.\d+$/, 'an address from the pool');
+    const pooled = await eventually('traffic on the pool address', async () => {
+      const r = await get(`http://${address!.value}/`, 'pooled.example.com');
+      return r.status === 200 ? r.echo() : undefined;
+    });
+    t.equal(pooled.pod, pods.echo2.name, 'listener bound on its own pool address');
+    const svc = await poll('Service echo/sluice-pooled', 30_000, () => getObject(client, 'Service', 'v1', 'echo', 'sluice-pooled'));
+    t.equal((svc.spec as { type: string }).type, 'ClusterIP', '--service-type');
+    child.kill('SIGTERM');
+    t.equal(await exited, 0, 'SIGTERM: drains and exits 0');
+    const lease = await getObject(client, 'Lease', 'coordination.k8s.io/v1', 'sluice-system', 'pool-leader');
+    t.notOk((lease?.spec as { holderIdentity?: string | null }).holderIdentity, 'the Lease was released on shutdown');
   });
 
   t.test('leader election: one writer; kill it and the other takes over within 20 s', async (t) => {
