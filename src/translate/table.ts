@@ -1,7 +1,7 @@
 import { deepFreeze } from '../store/build.js';
-import { contentHash } from './canonical.js';
+import { builtContentHash } from './canonical.js';
 import type { TranslateContext } from './context.js';
-import { compareHostSpecificity, hostnameCovers } from './hostnames.js';
+import { compareHostSpecificity, isWildcard } from './hostnames.js';
 import type { ClusterIR, HttpFilterIR, ListenerIR, PortIR, RouteTable, VirtualHostIR, WeightedBackendIR } from './ir.js';
 import { listenerServes } from './gateways.js';
 import { compareEntries } from './precedence.js';
@@ -45,7 +45,7 @@ export function buildTable(gateways: readonly GatewayState[], ctx: TranslateCont
     const c = ctx.clusters.get(id);
     if (c) clusters[id] = c;
   }
-  const version = contentHash({ ports: portList, clusters });
+  const version = builtContentHash({ ports: portList, clusters });
   return deepFreeze({ version, ports: portList, clusters });
 }
 
@@ -72,19 +72,40 @@ function listenerIR(l: ListenerState, protocol: PortIR['protocol']): ListenerIR 
  * "example.com" route's / for example.com/v2).
  */
 function virtualHosts(entries: readonly HttpEntry[]): VirtualHostIR[] {
-  const hostnames = [...new Set(entries.map((e) => e.hostname))].sort(compareHostSpecificity);
+  const byHost = new Map<string, HttpEntry[]>();
+  for (const e of entries) {
+    const list = byHost.get(e.hostname);
+    if (list) list.push(e);
+    else byHost.set(e.hostname, [e]);
+  }
+  const hostnames = [...byHost.keys()].sort(compareHostSpecificity);
   return hostnames.map((hostname) => {
-    const sorted = entries.filter((e) => hostnameCovers(e.hostname, hostname)).sort(compareEntries);
+    const covering: HttpEntry[] = [];
+    for (const h of coveringNames(hostname)) covering.push(...(byHost.get(h) ?? []));
+    covering.sort(compareEntries);
     // A route whose several hostnames cover this virtual host appears once, under its most specific name.
     const seen = new Set<HttpEntry['ir']>();
     const routes = [];
-    for (const e of sorted) {
+    for (const e of covering) {
       if (seen.has(e.ir)) continue;
       seen.add(e.ir);
       routes.push(e.ir);
     }
     return { hostname, routes };
   });
+}
+
+/** The names whose entries serve a virtual host: itself, every wider wildcard, and "*" (see hostnameCovers). */
+function coveringNames(hostname: string): string[] {
+  if (hostname === '*') return ['*'];
+  const out = [hostname];
+  let rest = isWildcard(hostname) ? hostname.slice(2) : hostname;
+  for (let dot = rest.indexOf('.'); dot !== -1; dot = rest.indexOf('.')) {
+    rest = rest.slice(dot + 1);
+    out.push(`*.${rest}`);
+  }
+  out.push('*');
+  return out;
 }
 
 function collectClusters(l: ListenerIR, out: Set<string>): void {
