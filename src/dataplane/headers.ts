@@ -57,19 +57,15 @@ function connectionTokens(value: string): Set<string> | undefined {
 export function buildRequestHeaders(raw: readonly string[], host: string, clientIp: string, proto: string): string[] {
   const out: string[] = ['host', host];
   let xff: string | undefined;
-  let extraHop: Set<string> | undefined;
+  let connection: string | undefined;
   let sawContentLength = false;
-  for (let i = 0; i < raw.length; i += 2) {
-    const lower = lowerName(raw[i]);
-    if (lower === 'connection') {
-      extraHop = connectionTokens(raw[i + 1]);
-      break;
-    }
-  }
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = lowerName(name);
-    if (HOP_BY_HOP_REQUEST.has(lower)) continue;
+    if (HOP_BY_HOP_REQUEST.has(lower)) {
+      if (lower === 'connection') connection = raw[i + 1];
+      continue;
+    }
     const value = raw[i + 1];
     if (lower === 'x-forwarded-for') {
       xff = xff === undefined ? value : `${xff}, ${value}`;
@@ -83,15 +79,29 @@ export function buildRequestHeaders(raw: readonly string[], host: string, client
       if (sawContentLength) continue;
       sawContentLength = true;
     }
-    if (extraHop !== undefined && extraHop.has(lower)) continue;
     out.push(name, value);
   }
+  // Headers named in Connection are hop-by-hop too (rare: only then a second pass).
+  const extraHop = connection === undefined ? undefined : connectionTokens(connection);
+  if (extraHop !== undefined) removeNamed(out, extraHop);
   out.push(
     'x-forwarded-for', xff === undefined ? clientIp : `${xff}, ${clientIp}`,
     'x-forwarded-proto', proto,
     'x-forwarded-host', host,
   );
   return out;
+}
+
+/** Remove, in place, every pair whose lower-cased name is in `names`. */
+function removeNamed(h: string[], names: ReadonlySet<string>): void {
+  let w = 0;
+  for (let r = 0; r < h.length; r += 2) {
+    if (names.has(lowerName(h[r]))) continue;
+    h[w] = h[r];
+    h[w + 1] = h[r + 1];
+    w += 2;
+  }
+  h.length = w;
 }
 
 /** Set (or add) the Host pair of a flat header array. */
@@ -211,19 +221,17 @@ export function findHeader(h: readonly string[], lower: string): string | undefi
 /** Response headers from a flat raw list (any case), without hop-by-hop headers. */
 export function responseHeadersFromRaw(raw: readonly string[]): string[] {
   const out: string[] = [];
-  let extraHop: Set<string> | undefined;
-  for (let i = 0; i < raw.length; i += 2) {
-    if (lowerName(raw[i]) === 'connection') {
-      extraHop = connectionTokens(raw[i + 1]);
-      break;
-    }
-  }
+  let connection: string | undefined;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
     const lower = lowerName(name);
-    if (HOP_BY_HOP_RESPONSE.has(lower)) continue;
-    if (extraHop !== undefined && extraHop.has(lower)) continue;
+    if (HOP_BY_HOP_RESPONSE.has(lower)) {
+      if (lower === 'connection') connection = raw[i + 1];
+      continue;
+    }
     out.push(name, raw[i + 1]);
   }
+  const extraHop = connection === undefined ? undefined : connectionTokens(connection);
+  if (extraHop !== undefined) removeNamed(out, extraHop);
   return out;
 }

@@ -50,7 +50,8 @@ export class DataPlane {
       logger: opts.logger,
       graceMs: opts.poolGraceMs ?? 30_000,
       connections: opts.upstreamConnections ?? 1024,
-      client: opts.upstreamClient ?? 'undici',
+      // SLUICE_UPSTREAM_CLIENT=native selects the native client without a code change (benchmarks, trials).
+      client: opts.upstreamClient ?? (process.env.SLUICE_UPSTREAM_CLIENT === 'native' ? 'native' : 'undici'),
     });
   }
 

@@ -59,7 +59,8 @@ export interface DataPlaneOptions {
   /**
    * HTTP/1.1 client for plain-HTTP upstreams: 'undici' (default: undici Pool + dispatch)
    * or 'native' (node's llhttp binding, about half the CPU per request; see h1client.ts).
-   * TLS upstreams always use undici.
+   * TLS upstreams always use undici. Without this option, SLUICE_UPSTREAM_CLIENT=native in the
+   * environment selects the native client.
    */
   readonly upstreamClient?: 'undici' | 'native';
   /** Idle keep-alive timeout for client connections. Default 60 s. */
