@@ -111,6 +111,9 @@ function translateRule(
       if (first) bf.refProblems.forEach(noteRef);
     });
     if (first) filters.refProblems.forEach(noteRef);
+    if ((rule.backendRefs ?? []).length > 0 && filters.filters.some((f) => f.type === 'RequestRedirect')) {
+      invalid ??= { reason: Reason.IncompatibleFilters, message: `${field}: a RequestRedirect rule cannot have backendRefs` };
+    }
     if (invalid) note(invalid);
     first = false;
     const ruleInvalid = invalid !== undefined || 'problem' in timeouts || (retry !== undefined && 'problem' in retry);
