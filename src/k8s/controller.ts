@@ -171,7 +171,8 @@ export async function startKubernetesGateway(opts: KubernetesGatewayOptions): Pr
     client,
     logger,
     controllerName,
-    resources: () => gatewayResources,
+    // Rediscovery may add kinds (CRDs installed later) or change served versions.
+    resources: () => source?.gatewayResources ?? gatewayResources,
     lookup: (kind, ns, name) => source?.get(kind, ns, name),
     list: (kind) => source?.list(kind) ?? [],
     fieldManager: opts.fieldManager,
@@ -187,7 +188,7 @@ export async function startKubernetesGateway(opts: KubernetesGatewayOptions): Pr
       config: () => ({
         type: serviceType,
         controllerName,
-        gatewayApiVersion: apiVersionOf(gatewayResources.get('Gateway')!),
+        gatewayApiVersion: apiVersionOf((source?.gatewayResources ?? gatewayResources).get('Gateway') ?? gatewayResources.get('Gateway')!),
         labels: opts.serviceLabels,
         annotations: opts.serviceAnnotations,
       }),

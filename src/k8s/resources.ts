@@ -68,6 +68,3 @@ export const GATEWAY_KINDS: readonly GatewayKindSpec[] = [
     fallbackFor: 'ListenerSet',
   },
 ];
-
-/** Route kinds: their status is a shared `parents[]` list. */
-export const ROUTE_KINDS: ReadonlySet<string> = new Set(['HTTPRoute', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute']);

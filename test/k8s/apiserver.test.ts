@@ -96,6 +96,30 @@ if (ctx) {
     t.pass('watch recovered after the restart');
   });
 
+  t.test('rediscovery: a Gateway API CRD removed and installed again is unwatched and watched again', async (t) => {
+    const crdPath = '/apis/apiextensions.k8s.io/v1/customresourcedefinitions/udproutes.gateway.networking.k8s.io';
+    const crd = await client.get<KubeObject>(crdPath);
+    const snapshots: Snapshot[] = [];
+    const source = new KubernetesSource({ client, logger, onSnapshot: (s) => void snapshots.push(s), rediscoverEveryMs: 300, backoff: { initialMs: 200, maxMs: 1000 } });
+    t.teardown(() => source.stop());
+    await source.start();
+    t.ok(source.gatewayResources.has('UDPRoute'));
+    await client.delete(crdPath);
+    await poll('UDPRoute to be unwatched', 60_000, () => (source.gatewayResources.has('UDPRoute') ? undefined : true));
+    const { metadata, status: _status, ...rest } = crd as KubeObject & { status?: unknown };
+    await client.create('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { ...rest, metadata: { name: metadata?.name, annotations: metadata?.annotations, labels: metadata?.labels } });
+    await poll('UDPRoute to be watched again', 60_000, () => (source.gatewayResources.has('UDPRoute') ? true : undefined));
+    await poll('a UDPRoute created now to reach a snapshot', 60_000, async () => {
+      try {
+        await apply(client, { apiVersion: 'gateway.networking.k8s.io/v1', kind: 'UDPRoute', metadata: { name: 'udp', namespace: ns }, spec: { parentRefs: [{ name: 'gw' }], rules: [{ backendRefs: [{ name: 'dns', port: 53 }] }] } });
+      } catch {
+        return undefined; // the CRD may not be established yet
+      }
+      return snapshots[snapshots.length - 1]?.udpRoutes.some((r) => r.metadata?.name === 'udp') ? true : undefined;
+    });
+    t.pass('new kind picked up without a restart');
+  });
+
   t.test('leader election: one leader, release hands over, a crashed leader expires', async (t) => {
     const timing = { leaseDurationMs: 3000, renewDeadlineMs: 2000, retryPeriodMs: 300 };
     const mk = (identity: string) => new LeaderElector({ client, namespace: 'k8s-it-lease', name: 'lease-test', identity, logger, ...timing });

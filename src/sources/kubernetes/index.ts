@@ -38,7 +38,7 @@ export interface KubernetesSourceOptions {
   readonly logger: Logger;
   /** Receives every new snapshot. Awaited: snapshots are delivered one at a time. */
   readonly onSnapshot: (snapshot: Snapshot) => void | Promise<void>;
-  /** Gateway API resources to watch; discovered from the API server when omitted. */
+  /** Gateway API resources to watch at start; discovered from the API server when omitted. */
   readonly gatewayResources?: ReadonlyMap<string, ResourceSpec>;
   readonly debounce?: { readonly quietMs: number; readonly maxMs: number };
   /** Re-run discovery this often to pick up CRDs installed or removed later; 0 disables. */
@@ -126,7 +126,7 @@ export class KubernetesSource {
     this.#debouncer.cancel(); // the first build below covers every event so far
     await this.#deliver();
     const every = this.#opts.rediscoverEveryMs ?? 60_000;
-    if (every > 0 && !this.#opts.gatewayResources) this.#scheduleRediscovery(every);
+    if (every > 0) this.#scheduleRediscovery(every);
   }
 
   async stop(): Promise<void> {
