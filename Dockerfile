@@ -15,24 +15,28 @@ RUN apt-get update \
 WORKDIR /src
 COPY package.json package-lock.json ./
 # --ignore-scripts: `prepare` would compile before the sources are here, and the `node`
-# devDependency would download a second Node; the image's Node 24 is used instead.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# devDependency would fetch a second Node; the image's Node 24 (with headers in /usr/local) is used.
+RUN npm ci --ignore-scripts --no-audit --no-fund \
+ && rm -rf node_modules/node node_modules/.bin/node
 COPY tsconfig.json ./
 COPY src ./src
 COPY bin ./bin
-# Native addon (node-addon-api + libbpf) and the BPF programs it loads.
+# Native addon (node-addon-api + libbpf) and the BPF object it loads (bpf/*.bpf.o is prebuilt;
+# `npm run build:bpf` rebuilds it with clang).
 COPY native ./native
 COPY bpf ./bpf
-RUN npm run build \
- && npm_config_nodedir=/usr/local npm run --if-present build:native \
+RUN npx tsc -p tsconfig.json \
+ && SLUICE_NODEDIR=/usr/local node native/install.mjs --strict \
+ && rm -rf native/build/Release/obj.target native/build.log \
  && npm prune --omit=dev --ignore-scripts
 
 # ---- runtime ---------------------------------------------------------------------------------
 FROM node:24-bookworm-slim
+# libbpf1: the addon's runtime library. The file capability on node lets hostNetwork pods
+# without eBPF bind ports < 1024 as uid 65532 (the chart then sets allowPrivilegeEscalation,
+# which file capabilities need; elsewhere the pod sysctl ip_unprivileged_port_start does it).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libbpf1 libcap2-bin tini \
- # hostNetwork pods without eBPF bind ports < 1024 as uid 65532 through this file capability
- # (the chart then sets allowPrivilegeEscalation, which file capabilities need).
  && setcap cap_net_bind_service=+ep "$(readlink -f /usr/local/bin/node)" \
  && apt-get purge -y libcap2-bin && apt-get autoremove -y \
  && rm -rf /var/lib/apt/lists/*
