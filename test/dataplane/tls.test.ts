@@ -96,3 +96,39 @@ t.test('a listener with an unusable certificate is reported, others still serve'
   const r = await request(p, '/', { host: 'x.test', tls: { servername: 'x.test' } });
   t.equal(r.status, 200);
 });
+
+t.test('TLS to the upstream (BackendTLSPolicy): SNI from the policy, verified against its CA', async (t) => {
+  const backendCert = ca.issue(['backend.internal']);
+  const seenSni: string[] = [];
+  const { default: httpsMod } = await import('node:https');
+  const server = httpsMod.createServer({ cert: backendCert.certPem, key: backendCert.keyPem }, (req, res) => {
+    seenSni.push(String((req.socket as tls.TLSSocket).servername));
+    res.end(`secure ${req.headers.host}`);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const upPort = (server.address() as { port: number }).port;
+  const p = await freePort();
+  const { dp, log } = testDataPlane();
+  t.teardown(async () => {
+    await dp.close();
+    server.closeAllConnections();
+    server.close();
+  });
+  const other = createDevCA('unrelated CA');
+  await dp.apply(table([port(p, [listener('http', [vhost('*', [
+    route('good', { path: { type: 'PathPrefix', value: '/good' } }, { backends: [backend('tls-good')] }),
+    route('bad', { path: { type: 'PathPrefix', value: '/bad' } }, { backends: [backend('tls-bad')] }),
+  ])])])], [
+    { id: 'tls-good', protocol: 'http1', endpoints: [{ address: '127.0.0.1', port: upPort }], tls: { sni: 'backend.internal', caPem: ca.certPem } },
+    { id: 'tls-bad', protocol: 'http1', endpoints: [{ address: '127.0.0.1', port: upPort }], tls: { sni: 'backend.internal', caPem: other.certPem } },
+  ]));
+  for (const host of ['a.example.com', 'b.example.com']) {
+    const r = await request(p, '/good', { host });
+    t.equal(r.status, 200);
+    t.equal(r.body, `secure ${host}`);
+  }
+  t.same(seenSni, ['backend.internal', 'backend.internal'], 'SNI is the policy hostname, not the request Host');
+  const bad = await request(p, '/bad', { host: 'a.example.com' });
+  t.equal(bad.status, 502, 'a certificate from another CA is refused');
+  t.not(log.at(-1)?.upstream_error, '');
+});
