@@ -14,6 +14,10 @@ export interface FilterScope {
   readonly level: 'rule' | 'backend';
   /** Field path of the filter list, for messages. */
   readonly field: string;
+  /** Filter types this route kind defines (GRPCRoute has fewer); others are invalid. */
+  readonly allowed?: ReadonlySet<string>;
+  /** Mirror to h2c clusters (GRPCRoute). */
+  readonly h2c?: boolean;
 }
 
 export interface FilterTranslation {
@@ -40,6 +44,10 @@ export function translateFilters(list: readonly HTTPRouteFilter[] | undefined, s
     invalid = { reason: Reason.IncompatibleFilters, message: `${scope.field}: RequestRedirect and URLRewrite cannot be combined` };
   }
   (list ?? []).forEach((f, i) => {
+    if (scope.allowed !== undefined && !scope.allowed.has(f.type)) {
+      fail(i, Reason.UnsupportedValue, `filter type ${String(f.type)} is not valid here`);
+      return;
+    }
     if (scope.level === 'backend' && !BACKEND_LEVEL.has(f.type)) {
       fail(i, Reason.UnsupportedValue, `filter ${f.type} is not supported on a backendRef`);
       return;
@@ -99,7 +107,7 @@ export function translateFilters(list: readonly HTTPRouteFilter[] | undefined, s
           : m.fraction !== undefined
             ? m.fraction.numerator / (m.fraction.denominator ?? 100)
             : 1;
-        const res = resolveBackendRef(m.backendRef, scope.from, scope.ctx);
+        const res = resolveBackendRef(m.backendRef, scope.from, scope.ctx, { h2c: scope.h2c === true });
         if (res.problem) {
           refProblems.push({ reason: res.problem.reason, message: `${scope.field}[${i}] mirror: ${res.problem.message}` });
           filters.push({ type: 'RequestMirror', invalid: res.problem.reason, fraction: clamp01(fraction) });

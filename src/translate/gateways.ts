@@ -117,7 +117,8 @@ function checkInfrastructureParameters(gw: Gateway, namespace: string, ctx: Tran
 
 function buildListener(spec: ListenerSpec, gateway: GatewayState, ctx: TranslateContext): ListenerState {
   const module = protocolModule(spec.protocol);
-  const { supportedKinds, invalidKinds } = routeKinds(spec, module?.routeKinds ?? []);
+  const carried = (module?.routeKinds ?? []).filter((k) => k.kind !== 'GRPCRoute' || ctx.options.grpcRoutes === true);
+  const { supportedKinds, invalidKinds } = routeKinds(spec, carried);
   const resolution = module && !gateway.rejected ? module.resolve(spec, gateway, ctx) : {};
   const hostname = spec.hostname ? normalizeHostname(spec.hostname) : undefined;
   const listener: ListenerState = {

@@ -7,15 +7,24 @@ import { Reason } from './conditions.js';
 import { checkRedirectLoops } from './diagnostics.js';
 import { SUPPORTED_FEATURES } from './features.js';
 import { buildGateways } from './gateways.js';
-import { translateHttpRoute } from './httproute.js';
+import { translateGrpcRoute } from './grpcroute.js';
+import { translateHttpRoute, type RouteTranslation } from './httproute.js';
+import { resolveKindConflicts } from './kindconflicts.js';
+import { byName } from './order.js';
 import { gatewayClassStatus, gatewayStatus, routeAccepted, routeStatus } from './statuses.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './status.js';
-import { byName } from './order.js';
 import { buildTable } from './table.js';
 import type { GatewayState, ListenerState, Problem } from './types.js';
 
 export { SUPPORTED_FEATURES } from './features.js';
 export type { TranslateOptions, TranslateResult } from './status.js';
+
+/** A route of an HTTP-like kind, translated and attached (before cross-kind conflicts are settled). */
+export interface PlacedRoute {
+  readonly kind: 'HTTPRoute' | 'GRPCRoute';
+  readonly t: RouteTranslation;
+  readonly parents: ParentAttachment[];
+}
 
 /**
  * The pure translator: Gateway API objects in, route table plus the status
@@ -37,23 +46,29 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   const gateways = buildGateways(ctx, ourClasses);
   const byKey = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
 
-  const routeStatuses: ObjectStatus[] = [];
-  for (const route of byName(snapshot.httpRoutes)) {
-    const t = translateHttpRoute(route, ctx);
-    if ((route.spec?.parentRefs ?? []).length === 0) {
-      ctx.warn({ object: { kind: 'HTTPRoute', namespace: t.namespace, name: t.name }, field: 'spec.parentRefs', code: 'NoParentRefs', message: 'the route has no parentRefs, so no Gateway serves it' });
+  const placed: PlacedRoute[] = [];
+  const place = (kind: PlacedRoute['kind'], t: RouteTranslation, parentRefs: Parameters<typeof attachRoute>[1]): void => {
+    if (parentRefs.length === 0) {
+      ctx.warn({ object: { kind, namespace: t.namespace, name: t.name }, field: 'spec.parentRefs', code: 'NoParentRefs', message: 'the route has no parentRefs, so no Gateway serves it' });
     }
-    const parents = attachRoute({ kind: 'HTTPRoute', namespace: t.namespace, name: t.name, hostnames: t.hostnames }, route.spec?.parentRefs ?? [], byKey, ctx);
-    if (parents.length === 0) continue;
-    const input = { kind: 'HTTPRoute', ...t };
+    const parents = attachRoute({ kind, namespace: t.namespace, name: t.name, hostnames: t.hostnames }, parentRefs, byKey, ctx);
+    if (parents.length > 0) placed.push({ kind, t, parents });
+  };
+  for (const route of byName(snapshot.httpRoutes)) place('HTTPRoute', translateHttpRoute(route, ctx), route.spec?.parentRefs ?? []);
+  for (const route of byName(snapshot.grpcRoutes)) place('GRPCRoute', translateGrpcRoute(route, ctx), route.spec?.parentRefs ?? []);
+  resolveKindConflicts(placed);
+
+  const routeStatuses: ObjectStatus[] = [];
+  for (const { kind, t, parents } of placed) {
+    const input = { kind, ...t };
     const attached = acceptedListeners(parents, (p) => routeAccepted(input, p));
     for (const l of attached) {
-      l.attachedRoutes.add(`HTTPRoute/${t.namespace}/${t.name}`);
+      l.attachedRoutes.add(`${kind}/${t.namespace}/${t.name}`);
       for (const hostname of effectiveHostnames(l.hostname, t.hostnames)) {
         for (const ir of t.entries) l.httpEntries.push({ hostname, created: t.created, ir });
       }
     }
-    checkRedirectLoops({ kind: 'HTTPRoute', namespace: t.namespace, name: t.name }, t.entries, attached, ctx);
+    if (kind === 'HTTPRoute') checkRedirectLoops({ kind, namespace: t.namespace, name: t.name }, t.entries, attached, ctx);
     routeStatuses.push(routeStatus(input, parents, options.controllerName));
   }
 

@@ -21,7 +21,27 @@ const PATH_RANK: Readonly<Record<string, number>> = { Exact: 0, RegularExpressio
  * The last keys make it a total order, so the result never depends on input order.
  */
 export function compareEntries(a: HttpEntry, b: HttpEntry): number {
+  if (a.ir.ref.kind !== b.ir.ref.kind) return cmp(a.ir.ref.kind, b.ir.ref.kind);
+  if (a.ir.ref.kind === 'GRPCRoute') {
+    return compareHostSpecificity(a.hostname, b.hostname) || compareGrpcMatches(a.ir, b.ir) || compareAge(a.created, b.created) || compareRefs(a.ir, b.ir);
+  }
   return compareMatches(a.ir, b.ir) || compareHostSpecificity(a.hostname, b.hostname) || compareAge(a.created, b.created) || compareRefs(a.ir, b.ir);
+}
+
+/**
+ * GRPCRoute precedence (the two kinds are never merged on one hostname, so
+ * entries of different kinds only need some fixed order): the more specific
+ * hostname, then the most characters in the service, then in the method,
+ * then the most header matches.
+ */
+function compareGrpcMatches(a: HttpRouteIR, b: HttpRouteIR): number {
+  const sa = a.match.grpc?.service?.length ?? 0;
+  const sb = b.match.grpc?.service?.length ?? 0;
+  if (sa !== sb) return sb - sa;
+  const ma = a.match.grpc?.method?.length ?? 0;
+  const mb = b.match.grpc?.method?.length ?? 0;
+  if (ma !== mb) return mb - ma;
+  return b.match.headers.length - a.match.headers.length || compareMatches(a, b);
 }
 
 function compareMatches(a: HttpRouteIR, b: HttpRouteIR): number {

@@ -40,6 +40,12 @@ export interface TranslateOptions {
    * `--gateway-address-pool`. Undefined (or no callback) keeps the default: all addresses.
    */
   readonly gatewayAddress?: (gateway: { namespace: string; name: string }) => string | undefined;
+  /**
+   * Attach GRPCRoutes to HTTP/HTTPS listeners (they then list GRPCRoute in
+   * supportedKinds). Needs a data plane that accepts HTTP/2 from clients;
+   * while false (the default), GRPCRoutes get Accepted=False/NotAllowedByListeners.
+   */
+  readonly grpcRoutes?: boolean;
 }
 
 export interface TranslateResult {

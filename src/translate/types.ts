@@ -1,4 +1,4 @@
-import type { Gateway, HTTPRoute } from '../model/objects.js';
+import type { Gateway, GRPCRoute, HTTPRoute } from '../model/objects.js';
 import type { HttpRouteIR, L4RouteIR, ListenerProtocol, ListenerTLSIR } from './ir.js';
 
 export type ListenerSpec = Gateway['spec']['listeners'][number];
@@ -6,6 +6,8 @@ export type HTTPRouteRule = NonNullable<HTTPRoute['spec']['rules']>[number];
 export type HTTPRouteFilter = NonNullable<HTTPRouteRule['filters']>[number];
 export type HTTPRouteMatch = NonNullable<HTTPRouteRule['matches']>[number];
 export type HTTPBackendRef = NonNullable<HTTPRouteRule['backendRefs']>[number];
+export type GRPCRouteRule = NonNullable<GRPCRoute['spec']['rules']>[number];
+export type GRPCRouteMatch = NonNullable<GRPCRouteRule['matches']>[number];
 export type ParentReference = NonNullable<HTTPRoute['spec']['parentRefs']>[number];
 
 export interface RouteGroupKind {

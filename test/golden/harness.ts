@@ -13,6 +13,7 @@ export const CONTROLLER = 'sluice.dev/gateway-controller';
 interface CaseOptions {
   gatewayAddress?: Record<string, string>;
   defaultAddresses?: Record<string, { type: string; value: string }[]>;
+  grpcRoutes?: boolean;
 }
 
 /** Objects of a multi-document YAML file; a GatewayClass `sluice` is implied when none is declared (as the file loader does). */
@@ -36,6 +37,7 @@ export function caseOptions(dir: string): TranslateOptions {
     controllerName: CONTROLLER,
     ...(o.gatewayAddress ? { gatewayAddress: (g) => o.gatewayAddress?.[`${g.namespace}/${g.name}`] } : {}),
     ...(o.defaultAddresses ? { defaultAddresses: (g) => o.defaultAddresses?.[`${g.namespace}/${g.name}`] ?? [] } : {}),
+    ...(o.grpcRoutes !== undefined ? { grpcRoutes: o.grpcRoutes } : {}),
   };
 }
 
