@@ -118,7 +118,10 @@ function checkInfrastructureParameters(gw: Gateway, namespace: string, ctx: Tran
 function buildListener(spec: ListenerSpec, gateway: GatewayState, ctx: TranslateContext): ListenerState {
   const module = protocolModule(spec.protocol);
   const carried = (module?.routeKinds ?? []).filter((k) => k.kind !== 'GRPCRoute' || ctx.options.grpcRoutes === true);
-  const { supportedKinds, invalidKinds } = routeKinds(spec, carried);
+  const kinds = routeKinds(spec, carried);
+  const supportedKinds = kinds.supportedKinds;
+  // An unsupported protocol already explains why no kind can attach.
+  const invalidKinds = module === undefined ? [] : kinds.invalidKinds;
   const resolution = module && !gateway.rejected ? module.resolve(spec, gateway, ctx) : {};
   const hostname = spec.hostname ? normalizeHostname(spec.hostname) : undefined;
   const listener: ListenerState = {
