@@ -1,15 +1,23 @@
 import type { AccessLogEntry, AccessLogSink } from './types.js';
 
-let lastMs = 0;
+let lastMs = -1;
 let lastIso = '';
+let lastSecond = -1;
+/** "2026-01-02T03:04:05." for lastSecond. */
+let secondPrefix = '';
+const MS_TEXT: readonly string[] = Array.from({ length: 1000 }, (_, i) => String(i).padStart(3, '0'));
 
-/** ISO time for a millisecond timestamp, reusing the string within the same millisecond. */
+/** ISO time for a millisecond timestamp: one Date per second, one string per millisecond. */
 export function isoTime(ms: number): string {
   const whole = Math.floor(ms);
-  if (whole !== lastMs) {
-    lastMs = whole;
-    lastIso = new Date(whole).toISOString();
+  if (whole === lastMs) return lastIso;
+  const second = Math.floor(whole / 1000);
+  if (second !== lastSecond) {
+    lastSecond = second;
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
   }
+  lastMs = whole;
+  lastIso = `${secondPrefix}${MS_TEXT[whole - second * 1000]}Z`;
   return lastIso;
 }
 

@@ -1,35 +1,107 @@
-import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Counter, Gauge, type Registry } from 'prom-client';
 
-type RequestLabels = 'listener' | 'route' | 'status_class';
-
-/** Something compiled (a route or a listener) that caches its metric children. */
+/** Something compiled (a route, a listener, a port) that caches its metric series. */
 export interface MetricHolder {
   metricCache: unknown[] | undefined;
 }
 
-interface Children {
-  readonly duration: { observe(v: number): void };
-  /** Indexed by status / 100 (0 for anything unusual). */
-  readonly counters: ({ inc(): void } | undefined)[];
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const STATUS_CLASSES = ['other', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+/** Counts for one (listener, route) pair: plain numbers, updated without allocation. */
+class RouteSeries {
+  /** Requests by status class index (status / 100, 0 for anything else). */
+  readonly byClass = [0, 0, 0, 0, 0, 0];
+  /** Non-cumulative bucket counts; the last slot is +Inf. */
+  readonly buckets = new Array<number>(DURATION_BUCKETS.length + 1).fill(0);
+  sum = 0;
+  count = 0;
+
+  constructor(readonly listener: string, readonly route: string) {}
+}
+
+/** Every series of one registry (shared by data planes that use the same registry). */
+class SeriesStore {
+  readonly series = new Map<string, RouteSeries>();
+
+  get(listener: string, route: string): RouteSeries {
+    const key = `${listener}\u0000${route}`;
+    let s = this.series.get(key);
+    if (s === undefined) {
+      s = new RouteSeries(listener, route);
+      this.series.set(key, s);
+    }
+    return s;
+  }
+}
+
+const stores = new WeakMap<Registry, SeriesStore>();
+
+type MetricValue = { labels: Record<string, string | number>; value: number; metricName?: string };
+
+/**
+ * A prom-client-compatible metric read from the store at scrape time. prom-client's
+ * own labelled children hash their labels on every inc()/observe(), which costs
+ * more than the rest of the request accounting; these cost an array increment.
+ */
+class StoreMetric {
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly type: 'counter' | 'histogram',
+    readonly store: SeriesStore,
+  ) {}
+
+  async get(): Promise<{ name: string; help: string; type: string; aggregator: string; values: MetricValue[] }> {
+    const values: MetricValue[] = [];
+    for (const s of this.store.series.values()) {
+      if (this.type === 'counter') {
+        for (let c = 0; c < s.byClass.length; c++) {
+          if (s.byClass[c] !== 0) values.push({ labels: { listener: s.listener, route: s.route, status_class: STATUS_CLASSES[c] }, value: s.byClass[c] });
+        }
+      } else {
+        let cumulative = 0;
+        for (let b = 0; b < s.buckets.length; b++) {
+          cumulative += s.buckets[b];
+          const le = b < DURATION_BUCKETS.length ? DURATION_BUCKETS[b] : '+Inf';
+          values.push({ labels: { listener: s.listener, route: s.route, le }, value: cumulative, metricName: `${this.name}_bucket` });
+        }
+        values.push({ labels: { listener: s.listener, route: s.route }, value: s.sum, metricName: `${this.name}_sum` });
+        values.push({ labels: { listener: s.listener, route: s.route }, value: s.count, metricName: `${this.name}_count` });
+      }
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+  }
+
+  reset(): void {
+    this.store.series.clear();
+  }
 }
 
 /**
- * Data plane metrics. Label children are cached on the compiled route or
- * listener, so a request costs two array reads instead of label hashing.
+ * Data plane metrics:
+ *   sluice_http_requests_total{listener,route,status_class}
+ *   sluice_http_request_duration_seconds{listener,route} (histogram)
+ *   sluice_upstream_errors_total{cluster,reason}
+ *   sluice_http_active_connections{port}
  */
 export class DataPlaneMetrics {
-  readonly requests: Counter<RequestLabels>;
   readonly upstreamErrors: Counter<'cluster' | 'reason'>;
   readonly activeConnections: Gauge<'port'>;
-  readonly duration: Histogram<'listener' | 'route'>;
+  readonly #store: SeriesStore;
 
   constructor(registry: Registry) {
-    this.requests = getOrCreate(registry, 'sluice_http_requests_total', () => new Counter({
-      name: 'sluice_http_requests_total',
-      help: 'HTTP requests handled, by listener, route and status class',
-      labelNames: ['listener', 'route', 'status_class'],
-      registers: [registry],
-    }));
+    let store = stores.get(registry);
+    if (store === undefined) {
+      store = new SeriesStore();
+      stores.set(registry, store);
+      // Custom metric objects: prom-client formats whatever get() returns.
+      registry.registerMetric(new StoreMetric('sluice_http_requests_total', 'HTTP requests handled, by listener, route and status class', 'counter', store) as never);
+      registry.registerMetric(new StoreMetric('sluice_http_request_duration_seconds', 'Time from request start to the end of the response', 'histogram', store) as never);
+    }
+    this.#store = store;
     this.upstreamErrors = getOrCreate(registry, 'sluice_upstream_errors_total', () => new Counter({
       name: 'sluice_upstream_errors_total',
       help: 'Upstream failures, by cluster and reason',
@@ -42,29 +114,20 @@ export class DataPlaneMetrics {
       labelNames: ['port'],
       registers: [registry],
     }));
-    this.duration = getOrCreate(registry, 'sluice_http_request_duration_seconds', () => new Histogram({
-      name: 'sluice_http_request_duration_seconds',
-      help: 'Time from request start to the end of the response',
-      labelNames: ['listener', 'route'],
-      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-      registers: [registry],
-    }));
   }
 
   record(holder: MetricHolder, listener: string, route: string, status: number, seconds: number): void {
-    let children = holder.metricCache as unknown as Children | undefined;
-    if (children === undefined) {
-      children = { duration: this.duration.labels(listener, route), counters: [] };
-      holder.metricCache = children as unknown as unknown[];
+    let s = holder.metricCache as unknown as RouteSeries | undefined;
+    if (s === undefined || s.listener !== listener) {
+      s = this.#store.get(listener, route);
+      holder.metricCache = s as unknown as unknown[];
     }
-    const cls = status >= 100 && status < 600 ? (status / 100) | 0 : 0;
-    let counter = children.counters[cls];
-    if (counter === undefined) {
-      counter = this.requests.labels(listener, route, cls === 0 ? 'other' : `${cls}xx`);
-      children.counters[cls] = counter;
-    }
-    counter.inc();
-    children.duration.observe(seconds);
+    s.byClass[status >= 100 && status < 600 ? (status / 100) | 0 : 0]++;
+    let b = 0;
+    while (b < DURATION_BUCKETS.length && seconds > DURATION_BUCKETS[b]) b++;
+    s.buckets[b]++;
+    s.sum += seconds;
+    s.count++;
   }
 }
 

@@ -5,6 +5,7 @@ import { HostIndex, normalizeHost } from '../../src/dataplane/hostindex.js';
 import { modifyPath, pathHasPrefix, pathOf, queryParam, replacePrefix, splitTarget } from '../../src/dataplane/paths.js';
 import { redirectLocation, type RedirectIR } from '../../src/dataplane/redirect.js';
 import { compileCors, originAllowed } from '../../src/dataplane/cors.js';
+import { isoTime } from '../../src/dataplane/accesslog.js';
 
 t.test('ReplacePrefixMatch follows the spec table', async (t) => {
   // [request path, prefix, replacement, expected] — the rows of the Gateway API spec plus the brief's examples.
@@ -162,4 +163,10 @@ t.test('CORS origin matching', async (t) => {
   t.notOk(originAllowed(c, 'http://a.example.com'));
   t.ok(originAllowed(c, 'http://app.test:8080'));
   t.notOk(originAllowed(c, 'http://app.test'));
+});
+
+t.test('access log time stamps', async (t) => {
+  for (const ms of [0, 999, 1000, 1_700_000_000_123, 1_700_000_000_124, 1_700_000_001_000, 1_700_000_000_123.7]) {
+    t.equal(isoTime(ms), new Date(Math.floor(ms)).toISOString(), `${ms}`);
+  }
 });
