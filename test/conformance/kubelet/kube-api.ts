@@ -89,11 +89,11 @@ export class KubeApi {
     };
   }
 
-  /** One JSON request; rejects with KubeRequestError on a non-2xx answer. */
-  request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+  /** One request; resolves the body text, rejects with KubeRequestError on a non-2xx answer. */
+  requestText(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<string> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = payload ? { 'Content-Type': contentType, 'Content-Length': String(payload.length) } : {};
-    return new Promise<T>((resolve, reject) => {
+    return new Promise<string>((resolve, reject) => {
       const req = request(this.#options(method, path, headers), (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
@@ -101,30 +101,32 @@ export class KubeApi {
         res.on('end', () => {
           const text = Buffer.concat(chunks).toString('utf8');
           const status = res.statusCode ?? 0;
-          if (status < 200 || status > 299) {
-            let reason = '';
-            let message = text.slice(0, 500);
-            try {
-              const s = JSON.parse(text) as { reason?: string; message?: string };
-              reason = s.reason ?? '';
-              message = s.message ?? message;
-            } catch {
-              // not a Status object
-            }
-            reject(new KubeRequestError(method, path, status, reason, message));
+          if (status >= 200 && status <= 299) {
+            resolve(text);
             return;
           }
+          let reason = '';
+          let message = text.slice(0, 500);
           try {
-            resolve((text ? JSON.parse(text) : undefined) as T);
-          } catch (err) {
-            reject(err);
+            const s = JSON.parse(text) as { reason?: string; message?: string };
+            reason = s.reason ?? '';
+            message = s.message ?? message;
+          } catch {
+            // not a Status object
           }
+          reject(new KubeRequestError(method, path, status, reason, message));
         });
       });
       req.setTimeout(30_000, () => req.destroy(new HarnessError('ERR_HARNESS_TIMEOUT', `${method} ${path}: no answer in 30 s`)));
       req.on('error', reject);
       req.end(payload);
     });
+  }
+
+  /** One JSON request; rejects with KubeRequestError on a non-2xx answer. */
+  async request<T>(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<T> {
+    const text = await this.requestText(method, path, body, contentType);
+    return (text ? JSON.parse(text) : undefined) as T;
   }
 
   get<T>(path: string): Promise<T> {
