@@ -46,6 +46,7 @@ export type { LoadInfo, NativeAddon, NativeStats, ProbeResult, PairBytes, Native
 export { pipeFallback } from './pipe.js';
 export type { RelayDone, RelayResult } from './pipe.js';
 export type { SelfTestOptions, SelfTestResult } from './selftest.js';
+export { registerSpliceMetrics } from './metrics.js';
 
 export type EbpfMode = 'auto' | 'on' | 'off';
 

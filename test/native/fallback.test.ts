@@ -5,10 +5,11 @@
  */
 process.env.SLUICE_DISABLE_NATIVE = '1';
 
+import { Registry } from 'prom-client';
 import t from 'tap';
 import { loadAddon, probe } from '../../src/native/addon.js';
-import { createSpliceEngine, SpliceEngine, SpliceUnavailableError } from '../../src/native/splice.js';
-import { closeCode, connect, readAll, sha256, startEcho, startProxy, startServer, streamBytes, waitFor, writeStream } from './helpers.js';
+import { createSpliceEngine, registerSpliceMetrics, SpliceEngine, SpliceUnavailableError } from '../../src/native/splice.js';
+import { closeCode, connect, readAll, sha256, startEcho, startProxy, startServer, streamBytes, waitFor, writeStream } from './fixtures/helpers.js';
 
 t.test('the addon is hidden and probe() explains why without throwing', async (t) => {
   t.equal(loadAddon(), null);
@@ -30,6 +31,11 @@ t.test('--ebpf=auto runs without splicing; --ebpf=on refuses; --ebpf=off never l
   t.same(off.stats(), { loaded: false, connections: 0, splicedTotal: 0, enabled: false, refused: 0, aborted: 0 });
   const engine = new SpliceEngine();
   t.equal((await engine.selfTest()).ok, false, 'a self-test without the addon fails cleanly');
+  const registry = new Registry();
+  registerSpliceMetrics(registry, auto);
+  const text = await registry.metrics();
+  t.match(text, /^sluice_splice_enabled 0$/m);
+  t.match(text, /^sluice_splice_bytes_total\{direction="client_to_backend"\} 0$/m);
 });
 
 t.test('relay() pipes in userspace: both directions, byte for byte, half-close each way', async (t) => {

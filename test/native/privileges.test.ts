@@ -10,7 +10,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import t from 'tap';
 import { loadAddon } from '../../src/native/addon.js';
-import { kernelSkipReason, waitFor } from './helpers.js';
+import { kernelSkipReason, waitFor } from './fixtures/helpers.js';
 
 const child = fileURLToPath(new URL('./fixtures/child.ts', import.meta.url));
 const hasSetpriv = spawnSync('setpriv', ['--version']).status === 0;

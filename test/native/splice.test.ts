@@ -6,9 +6,10 @@
 import dgram from 'node:dgram';
 import { openSync, closeSync } from 'node:fs';
 import net from 'node:net';
+import { Registry } from 'prom-client';
 import t from 'tap';
 import { loadAddon, type NativeError } from '../../src/native/addon.js';
-import { SpliceEngine, socketFd } from '../../src/native/splice.js';
+import { registerSpliceMetrics, SpliceEngine, socketFd } from '../../src/native/splice.js';
 import {
   closeCode,
   connect,
@@ -21,7 +22,7 @@ import {
   streamBytes,
   waitFor,
   writeStream,
-} from './helpers.js';
+} from './fixtures/helpers.js';
 
 const skip = kernelSkipReason();
 if (skip) {
@@ -59,6 +60,13 @@ async function main() {
     t.same(clientGot, { bytes: serverBytes, sha256: await serverSent }, 'client got every server byte, in order');
     const result = await proxy.connections[0]!.result;
     t.same(result, { aToB: clientBytes, bToA: serverBytes, path: 'kernel' }, 'the BPF per-connection counters match');
+    const registry = new Registry();
+    registerSpliceMetrics(registry, engine);
+    const text = await registry.metrics();
+    t.match(text, /^sluice_splice_enabled 1$/m);
+    const bytes = Number(/^sluice_splice_bytes_total\{direction="client_to_backend"\} (\d+)$/m.exec(text)?.[1]);
+    t.ok(bytes >= clientBytes, `metrics report ${bytes} client->backend bytes`);
+    t.match(text, /^sluice_splice_connections_total [1-9]/m);
   });
 
   t.test('bytes sent before the splice are forwarded (the post-insertion kick)', async (t) => {
