@@ -8,6 +8,7 @@ import type { DataPlaneMetrics } from './metrics.js';
 import { handleRequest, type ProxyRuntime } from './proxy.js';
 import { SERVER_TLS_OPTIONS } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
+import { ALPN_H2_AND_H1, H2Front } from './h2/front.js';
 
 export interface PortServerOptions {
   readonly keepAliveTimeoutMs: number;
@@ -27,6 +28,8 @@ export class PortServer {
   readonly protocol: 'HTTP' | 'HTTPS';
   /** Upgraded (WebSocket) sockets, client and upstream side, closed by shutdown. */
   readonly upgraded = new Set<Duplex>();
+  /** HTTP/2 connections of this port (h2c prior knowledge, or ALPN h2 on HTTPS). */
+  readonly h2: H2Front;
   /** The address actually bound ('::' or '0.0.0.0' for the all-addresses bind). */
   boundAddress = '';
   #fallbackKey: string | undefined;
@@ -49,6 +52,7 @@ export class PortServer {
       this.server = https.createServer({
         ...serverOptions,
         ...SERVER_TLS_OPTIONS,
+        ALPNProtocols: [...ALPN_H2_AND_H1],
         ...(fallback ? { cert: fallback.certPem, key: fallback.keyPem } : {}),
         SNICallback: (servername, cb) => {
           try {
@@ -61,6 +65,9 @@ export class PortServer {
     } else {
       this.server = http.createServer(serverOptions, onRequest);
     }
+    this.h2 = new H2Front(rt, () => this.state, { idleTimeoutMs: opts.keepAliveTimeoutMs });
+    if (this.server instanceof https.Server) this.h2.attachTls(this.server);
+    else this.h2.attachCleartext(this.server);
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(rt, this.state, req, socket, head, this.upgraded));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -170,10 +177,12 @@ export class PortServer {
       // The callback runs once every connection (upgraded ones included) has closed.
       server.close(finish);
       server.closeIdleConnections();
+      this.h2.closeGracefully();
       // Connections that finish a response later become idle: keep closing them.
       const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
       const force = setTimeout(() => {
         server.closeAllConnections();
+        this.h2.destroyAll();
         for (const s of this.upgraded) s.destroy();
         this.upgraded.clear();
         finish();

@@ -1,0 +1,84 @@
+import http2, { type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import type { Server as HttpServer } from 'node:http';
+import type { Server as HttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
+import type { CompiledPort } from '../compiled.js';
+import { handleRequest, type ProxyRuntime } from '../proxy.js';
+import { adaptRequest, adaptResponse } from './adapt.js';
+import { routeByPreface } from './sniff.js';
+
+/** ALPN list for HTTPS ports that serve HTTP/2 next to HTTP/1.1 (h2 preferred, as browsers expect). */
+export const ALPN_H2_AND_H1: readonly string[] = ['h2', 'http/1.1'];
+
+export interface H2FrontOptions {
+  /** Idle time after which a session with no open stream is closed. */
+  readonly idleTimeoutMs: number;
+}
+
+/**
+ * The HTTP/2 side of one port. It never listens itself: the port's
+ * node:http(s) server accepts every connection, and attachCleartext /
+ * attachTls route the HTTP/2 ones (preface sniffing on cleartext ports,
+ * ALPN "h2" on HTTPS ports) here. Each stream goes through the same
+ * handleRequest as an HTTP/1.1 request, so routing, filters, balancing,
+ * retries, timeouts, access log and metrics are shared; gRPC bodies and
+ * trailers stream through untouched.
+ */
+export class H2Front {
+  readonly server: Http2Server;
+  readonly sessions = new Set<ServerHttp2Session>();
+
+  constructor(rt: ProxyRuntime, getState: () => CompiledPort, opts: H2FrontOptions) {
+    this.server = http2.createServer({
+      // Larger than the 64 KiB default: fewer WINDOW_UPDATE round trips for bulk bodies.
+      settings: { initialWindowSize: 1 << 20 },
+    });
+    this.server.setTimeout(opts.idleTimeoutMs);
+    this.server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
+      handleRequest(rt, getState(), adaptRequest(req), adaptResponse(res));
+    });
+    this.server.on('session', (session: ServerHttp2Session) => {
+      this.sessions.add(session);
+      session.once('close', () => this.sessions.delete(session));
+      // Session errors (client resets, protocol errors) end the session; streams report their own.
+      session.on('error', () => undefined);
+    });
+  }
+
+  /** Cleartext port: HTTP/2 prior-knowledge connections come here, the rest stay with `h1`. */
+  attachCleartext(h1: HttpServer): void {
+    const h1Listeners = h1.listeners('connection') as Array<(socket: Socket) => void>;
+    h1.removeAllListeners('connection');
+    const toH1 = (socket: Socket): void => {
+      for (const l of h1Listeners) l.call(h1, socket);
+    };
+    const toH2 = (socket: Socket): void => {
+      this.server.emit('connection', socket);
+    };
+    h1.on('connection', (socket: Socket) => routeByPreface(socket, toH1, toH2));
+  }
+
+  /** HTTPS port: connections that negotiated ALPN "h2" come here, the rest stay with `h1`. */
+  attachTls(h1: HttpsServer): void {
+    const h1Listeners = h1.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
+    h1.removeAllListeners('secureConnection');
+    h1.on('secureConnection', (socket: TLSSocket) => {
+      if (socket.alpnProtocol === 'h2') {
+        this.server.emit('connection', socket);
+        return;
+      }
+      for (const l of h1Listeners) l.call(h1, socket);
+    });
+  }
+
+  /** GOAWAY to every session: open streams finish, new ones go elsewhere. */
+  closeGracefully(): void {
+    for (const s of this.sessions) if (!s.closed) s.close();
+  }
+
+  destroyAll(): void {
+    for (const s of this.sessions) s.destroy();
+    this.sessions.clear();
+  }
+}
