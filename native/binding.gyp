@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "sluice_native",
-      "sources": ["src/addon.cc", "src/tcp_counters.c"],
+      "sources": ["src/addon.cc", "src/accel.cc", "src/errors.cc", "src/tcp_counters.c"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "../bpf"

@@ -22,8 +22,6 @@
 #include <bpf/libbpf.h>
 
 #include <errno.h>
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -34,6 +32,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "accel_engine.h"
+#include "errors.h"
 #include "splice.h"
 #include "tcp_counters.h"
 
@@ -42,44 +42,6 @@
 #endif
 
 namespace {
-
-// ---------------------------------------------------------------- errors
-
-std::string ErrnoName(int err) {
-  const char* name = strerrorname_np(err);
-  if (name != nullptr) return name;
-  return "E" + std::to_string(err);
-}
-
-// A Node-style system error: message "<syscall> <CODE>: <text>[ (<detail>)]",
-// properties code, errno (negative, as in Node), syscall.
-Napi::Error SysError(Napi::Env env, int err, const char* syscall, const std::string& detail = "") {
-  std::string code = ErrnoName(err);
-  std::string message = std::string(syscall) + " " + code + ": " + strerror(err);
-  if (!detail.empty()) message += " (" + detail + ")";
-  Napi::Error error = Napi::Error::New(env, message);
-  error.Set("code", Napi::String::New(env, code));
-  error.Set("errno", Napi::Number::New(env, -err));
-  error.Set("syscall", Napi::String::New(env, syscall));
-  return error;
-}
-
-[[noreturn]] void ThrowSys(Napi::Env env, int err, const char* syscall, const std::string& detail = "") {
-  throw SysError(env, err, syscall, detail);
-}
-
-// libbpf writes its messages (including the verifier log on load failures)
-// through this hook; they are kept and attached to load errors instead of
-// going to stderr.
-std::string g_libbpf_log;
-
-int CaptureLibbpfLog(enum libbpf_print_level level, const char* format, va_list args) {
-  if (level == LIBBPF_DEBUG) return 0;
-  char line[1024];
-  int n = vsnprintf(line, sizeof(line), format, args);
-  if (g_libbpf_log.size() < 64 * 1024) g_libbpf_log.append(line);
-  return n;
-}
 
 // ---------------------------------------------------------------- state
 
@@ -101,7 +63,7 @@ enum EventFlags : uint32_t {
 
 class Engine {
  public:
-  explicit Engine(Napi::Env env) : env_(env) {}
+  Engine(Napi::Env env, const Accel* accel) : env_(env), accel_(accel) {}
   ~Engine() { Unload(); }
 
   bool loaded() const { return obj_ != nullptr; }
@@ -124,6 +86,7 @@ class Engine {
   void DispatchEvents();
 
   Napi::Env env_;
+  const Accel* accel_;
   struct bpf_object* obj_ = nullptr;
   int sock_hash_fd_ = -1;
   int targets_fd_ = -1;
@@ -180,12 +143,10 @@ Napi::Value Engine::Load(const Napi::CallbackInfo& info) {
     if (max_sockets < 2) throw Napi::RangeError::New(env, "maxSockets must be at least 2");
   }
 
-  g_libbpf_log.clear();
-  libbpf_set_print(CaptureLibbpfLog);
-
+  LibbpfLogCapture capture;
   auto fail = [&](int err, const char* syscall, const std::string& detail) {
     Napi::Error error = SysError(env, err, syscall, detail);
-    if (!g_libbpf_log.empty()) error.Set("log", Napi::String::New(env, g_libbpf_log));
+    if (!capture.text().empty()) error.Set("log", Napi::String::New(env, capture.text()));
     Unload();
     throw error;
   };
@@ -316,6 +277,7 @@ Napi::Value Engine::Splice(const Napi::CallbackInfo& info) {
 
   for (int side = 0; side < 2; side++) {
     int fd = conn.fds[side];
+    if (accel_->Contains(fd)) ThrowSys(env, EBUSY, "splice", "socket is accelerated by the sk_msg program");
     socklen_t len = sizeof(conn.cookies[side]);
     if (getsockopt(fd, SOL_SOCKET, SO_COOKIE, &conn.cookies[side], &len) != 0) {
       ThrowSys(env, errno, "getsockopt", "SO_COOKIE");
@@ -565,14 +527,22 @@ void Engine::DispatchEvents() {
 
 // ---------------------------------------------------------------- module functions
 
-Engine& GetEngine(Napi::Env env) {
-  Engine* engine = env.GetInstanceData<Engine>();
-  if (engine == nullptr) {
-    engine = new Engine(env);
-    env.SetInstanceData<Engine>(engine);
+struct AddonState {
+  explicit AddonState(Napi::Env env) : engine(env, &accel) {}
+  Accel accel;
+  Engine engine;
+};
+
+AddonState& GetState(Napi::Env env) {
+  AddonState* state = env.GetInstanceData<AddonState>();
+  if (state == nullptr) {
+    state = new AddonState(env);
+    env.SetInstanceData<AddonState>(state);
   }
-  return *engine;
+  return *state;
 }
+
+Engine& GetEngine(Napi::Env env) { return GetState(env).engine; }
 
 // probe() -> { ok, code, reason }. Never throws.
 Napi::Value Probe(const Napi::CallbackInfo& info) {
@@ -585,7 +555,7 @@ Napi::Value Probe(const Napi::CallbackInfo& info) {
     return result;
   };
   try {
-    libbpf_set_print(CaptureLibbpfLog);
+    LibbpfLogCapture capture;
     int map_fd = bpf_map_create(BPF_MAP_TYPE_SOCKHASH, "sluice_probe", sizeof(uint64_t), sizeof(uint64_t), 1, nullptr);
     if (map_fd < 0) {
       int err = errno;
@@ -631,6 +601,12 @@ Napi::Value Unsplice(const Napi::CallbackInfo& info) { return GetEngine(info.Env
 Napi::Value Remaining(const Napi::CallbackInfo& info) { return GetEngine(info.Env()).Remaining(info); }
 Napi::Value Stats(const Napi::CallbackInfo& info) { return GetEngine(info.Env()).Stats(info); }
 Napi::Value ConnStats(const Napi::CallbackInfo& info) { return GetEngine(info.Env()).ConnStats(info); }
+Napi::Value AccelStart(const Napi::CallbackInfo& info) { return GetState(info.Env()).accel.Start(info); }
+Napi::Value AccelStop(const Napi::CallbackInfo& info) {
+  GetState(info.Env()).accel.Stop();
+  return info.Env().Undefined();
+}
+Napi::Value AccelStats(const Napi::CallbackInfo& info) { return GetState(info.Env()).accel.Stats(info); }
 
 // programExists(id) -> bool: whether a BPF program with this kernel id still
 // exists (tests check that the programs vanish with the process).
@@ -685,6 +661,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("shutdownWrite", Napi::Function::New(env, ShutdownWrite, "shutdownWrite"));
   exports.Set("peek", Napi::Function::New(env, Peek, "peek"));
   exports.Set("programExists", Napi::Function::New(env, ProgramExists, "programExists"));
+  exports.Set("accelStart", Napi::Function::New(env, AccelStart, "accelStart"));
+  exports.Set("accelStop", Napi::Function::New(env, AccelStop, "accelStop"));
+  exports.Set("accelStats", Napi::Function::New(env, AccelStats, "accelStats"));
   exports.Set("EVENT_RDHUP", Napi::Number::New(env, kEventRdhup));
   exports.Set("EVENT_HUP", Napi::Number::New(env, kEventHup));
   exports.Set("EVENT_ERR", Napi::Number::New(env, kEventErr));

@@ -79,6 +79,10 @@ export interface NativeAddon {
   peek(fd: number, maxBytes: number): Buffer | null;
   /** Whether the kernel still has a BPF program with this id. */
   programExists(id: number): boolean;
+  /** EXPERIMENTAL sock_ops + sk_msg acceleration (src/native/accel.ts). */
+  accelStart(objectPath: string, options: { cgroup: string; ports: number[]; localAddrs?: string[] }): { cgroup: string; msgAttach: 'link' | 'prog_attach' };
+  accelStop(): void;
+  accelStats(): { active: boolean; inserted?: number; insertFail?: number; msgsRedirected?: number; bytesRedirected?: number; msgsWithoutPeer?: number };
 }
 
 export interface LoadInfo {

@@ -47,6 +47,8 @@ export { pipeFallback } from './pipe.js';
 export type { RelayDone, RelayResult } from './pipe.js';
 export type { SelfTestOptions, SelfTestResult } from './selftest.js';
 export { registerSpliceMetrics } from './metrics.js';
+export { SameNodeAccel, ownCgroupPath, accelObjectPath } from './accel.js';
+export type { AccelOptions, AccelStats } from './accel.js';
 
 export type EbpfMode = 'auto' | 'on' | 'off';
 
