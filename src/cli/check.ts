@@ -390,7 +390,7 @@ export async function runCheck(argv: readonly string[], io: CheckIO, deps: Check
   for (const w of load.warnings) io.stderr.write(`warning: ${w}\n`);
 
   const translate = deps.translate ?? (await defaultTranslate());
-  const result = translate(load.snapshot, { controllerName });
+  const result = translate(load.snapshot, { controllerName, grpcRoutes: true });
   for (const d of result.diagnostics) io.stderr.write(renderDiagnostic(d));
 
   const statusByKey = new Map(result.statuses.map((s) => [keyOf(s.kind, s.namespace, s.name), s]));

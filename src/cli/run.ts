@@ -88,7 +88,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const engine = new GatewayEngine({
     dataPlane,
     translate,
-    translateOptions: { controllerName: opts.controllerName ?? DEFAULT_CONTROLLER_NAME },
+    translateOptions: { controllerName: opts.controllerName ?? DEFAULT_CONTROLLER_NAME, grpcRoutes: true },
     logger,
   });
 

@@ -208,6 +208,8 @@ export async function startKubernetesGateway(opts: KubernetesGatewayOptions): Pr
     translate,
     translateOptions: {
       controllerName,
+      // The data plane serves HTTP/2 (h2c and ALPN h2) on HTTP/HTTPS listeners.
+      grpcRoutes: true,
       defaultAddresses: addressesFor,
       gatewayAddress: pool ? (gw) => pool.addressFor(gw.namespace, gw.name) : undefined,
     },
