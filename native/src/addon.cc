@@ -69,7 +69,9 @@ class Engine {
   bool loaded() const { return obj_ != nullptr; }
 
   Napi::Value Load(const Napi::CallbackInfo& info);
-  void Unload();
+  // `cleanup`: when called from the environment's async cleanup hook, the
+  // hook handle to remove once the poll handle has closed.
+  void Unload(napi_async_cleanup_hook_handle cleanup = nullptr);
   Napi::Value Splice(const Napi::CallbackInfo& info);
   Napi::Value Unsplice(const Napi::CallbackInfo& info);
   Napi::Value Remaining(const Napi::CallbackInfo& info);
@@ -218,12 +220,18 @@ Napi::Value Engine::Load(const Napi::CallbackInfo& info) {
   return result;
 }
 
-void Engine::Unload() {
+void Engine::Unload(napi_async_cleanup_hook_handle cleanup) {
   if (poll_ != nullptr) {
     uv_poll_stop(poll_);
-    uv_close(reinterpret_cast<uv_handle_t*>(poll_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_poll_t*>(handle); });
+    poll_->data = cleanup;
+    uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* handle) {
+      auto pending = static_cast<napi_async_cleanup_hook_handle>(handle->data);
+      delete reinterpret_cast<uv_poll_t*>(handle);
+      if (pending != nullptr) napi_remove_async_cleanup_hook(pending);
+    });
     poll_ = nullptr;
+  } else if (cleanup != nullptr) {
+    napi_remove_async_cleanup_hook(cleanup);
   }
   if (epoll_fd_ >= 0) close(epoll_fd_);
   epoll_fd_ = -1;
@@ -538,6 +546,21 @@ AddonState& GetState(Napi::Env env) {
   if (state == nullptr) {
     state = new AddonState(env);
     env.SetInstanceData<AddonState>(state);
+    // Detach and release while the environment is still intact (a worker
+    // thread exiting, or the main thread at exit); the instance-data
+    // finalizer that deletes `state` runs later, when N-API calls and the
+    // loop are no longer safe to use.
+    // Asynchronous, because closing the uv_poll completes on a later loop
+    // turn: Node waits for napi_remove_async_cleanup_hook before it unloads
+    // this library, so the close callback never points into unmapped code.
+    napi_add_async_cleanup_hook(
+        env,
+        [](napi_async_cleanup_hook_handle handle, void* arg) {
+          AddonState* s = static_cast<AddonState*>(arg);
+          s->accel.Stop();
+          s->engine.Unload(handle);
+        },
+        state, nullptr);
   }
   return *state;
 }

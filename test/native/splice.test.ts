@@ -6,9 +6,10 @@
 import dgram from 'node:dgram';
 import { openSync, closeSync } from 'node:fs';
 import net from 'node:net';
+import { Worker } from 'node:worker_threads';
 import { Registry } from 'prom-client';
 import t from 'tap';
-import { loadAddon, type NativeError } from '../../src/native/addon.js';
+import { addonPath, bpfObjectPath, loadAddon, type NativeError } from '../../src/native/addon.js';
 import { registerSpliceMetrics, SpliceEngine, socketFd } from '../../src/native/splice.js';
 import {
   closeCode,
@@ -335,6 +336,15 @@ async function main() {
       code: 'EOPNOTSUPP', errno: -95, syscall: 'bpf_map_update_elem', fatal: false, isError: true,
     }, 'the map refuses a socket in CLOSE_WAIT; not fatal');
     t.equal(engine.stats().connections, 0, 'nothing left in the maps');
+  });
+
+  t.test('a worker thread that loads the programs and exits without close() tears down cleanly', async (t) => {
+    const code = `const a = require(${JSON.stringify(addonPath())}); a.load(${JSON.stringify(bpfObjectPath())}, () => {});`;
+    for (let i = 0; i < 3; i++) {
+      const worker = new Worker(code, { eval: true });
+      const exit = await new Promise<number>((resolve) => worker.once('exit', resolve));
+      t.equal(exit, 0, `worker ${i} exited normally (the process would have crashed otherwise)`);
+    }
   });
 
   t.test('a socket with buffered bytes is refused and piped instead', async (t) => {
