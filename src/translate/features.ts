@@ -4,6 +4,7 @@
  * status.supportedFeatures. Add a name only with a test that backs it.
  */
 export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
+  'GRPCRoute',
   'Gateway',
   'GatewayHTTPListenerIsolation',
   'GatewayPort8080',
