@@ -44,9 +44,12 @@ if (ctx) {
   };
   const children: ChildProcess[] = [];
   t.teardown(() => { for (const c of children) c.kill('SIGKILL'); });
+  const echoLogs = new Map<string, string>();
   for (const p of Object.values(pods)) {
     const child = net.spawn(SLUICE_BIN, ['echo', '--listen', `${p.ip}:3000`, '--name', p.name, '--namespace', p.ns, '--quiet']);
-    child.stderr?.on('data', (d: Buffer) => logger.debug({ pod: p.name }, d.toString()));
+    echoLogs.set(p.name, '');
+    child.stderr?.on('data', (d: Buffer) => echoLogs.set(p.name, (echoLogs.get(p.name)! + d.toString()).slice(-2000)));
+    child.once('exit', (code) => echoLogs.set(p.name, `${echoLogs.get(p.name)}\n[exited ${code}]`));
     children.push(child);
   }
   const plain = new Agent({ keepAliveTimeout: 10, connections: 16 });
@@ -56,7 +59,7 @@ if (ctx) {
       const r = await request(`http://${p.ip}:3000/`, { dispatcher: plain });
       const body = (await r.body.json()) as { pod: string };
       return body.pod === p.name ? true : undefined;
-    });
+    }, () => echoLogs.get(p.name));
   }
 
   // ---------------------------------------------------------------- the seed article, as objects
