@@ -110,6 +110,9 @@ function findNodeGyp() {
   } catch {
     // not installed locally
   }
+  // npm's bundled copy next to this Node (official tarballs, node:* images) or a distro npm.
+  const bundled = 'node_modules/npm/node_modules/node-gyp/bin/node-gyp.js';
+  candidates.push(path.resolve(path.dirname(process.execPath), '../lib', bundled), path.join('/usr/lib', bundled), path.join('/usr/share/nodejs/npm', 'node_modules/node-gyp/bin/node-gyp.js'));
   return candidates.find((p) => p && existsSync(p)) ?? null;
 }
 
