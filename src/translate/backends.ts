@@ -18,13 +18,14 @@ export type BackendResolution = { readonly cluster: string; readonly problem?: u
  * Resolve a backendRef to an upstream cluster (created in ctx.clusters on
  * first use). Only core Services are supported. A reference into another
  * namespace needs a ReferenceGrant from the route. `h2c` forces an h2c
- * cluster (GRPCRoute backends).
+ * cluster (GRPCRoute backends); `l4` makes a raw 'tcp' or 'udp' cluster
+ * (TLSRoute/TCPRoute or UDPRoute backends) from the Service's TCP or UDP port.
  */
 export function resolveBackendRef(
   ref: BackendObjectRef,
   from: { readonly kind: string; readonly namespace: string },
   ctx: TranslateContext,
-  opts: { readonly h2c?: boolean } = {},
+  opts: { readonly h2c?: boolean; readonly l4?: 'tcp' | 'udp' } = {},
 ): BackendResolution {
   const group = ref.group ?? '';
   const kind = ref.kind ?? 'Service';
@@ -39,10 +40,12 @@ export function resolveBackendRef(
   if (service === undefined) return { problem: { reason: Reason.BackendNotFound, message: `Service ${namespace}/${ref.name} not found` } };
   if (ref.port === undefined) return { problem: { reason: Reason.BackendNotFound, message: `backendRef to Service ${namespace}/${ref.name} has no port` } };
   const external = service.spec?.type === 'ExternalName' ? service.spec.externalName : undefined;
-  const svcPort = (service.spec?.ports ?? []).find((p) => p.port === ref.port && (p.protocol ?? 'TCP') === 'TCP');
+  const transport = opts.l4 === 'udp' ? 'UDP' : 'TCP';
+  const svcPort = (service.spec?.ports ?? []).find((p) => p.port === ref.port && (p.protocol ?? 'TCP') === transport);
   if (svcPort === undefined && external === undefined) {
-    return { problem: { reason: Reason.BackendNotFound, message: `Service ${namespace}/${ref.name} has no TCP port ${ref.port}` } };
+    return { problem: { reason: Reason.BackendNotFound, message: `Service ${namespace}/${ref.name} has no ${transport} port ${ref.port}` } };
   }
+  if (opts.l4 !== undefined) return { cluster: ensureCluster(ctx, `${namespace}/${ref.name}:${ref.port}/${opts.l4}`, opts.l4, namespace, ref.name, ref.port, svcPort?.name ?? '', external, transport) };
   const appProtocol = svcPort?.appProtocol;
   if (appProtocol === 'kubernetes.io/wss') {
     return { problem: { reason: 'UnsupportedProtocol', message: `Service ${namespace}/${ref.name} port ${ref.port} has appProtocol ${appProtocol}, which needs TLS to the backend (not supported)` } };
@@ -50,21 +53,26 @@ export function resolveBackendRef(
   const natural: ClusterIR['protocol'] = appProtocol === 'kubernetes.io/h2c' ? 'h2c' : 'http1';
   const protocol: ClusterIR['protocol'] = opts.h2c ? 'h2c' : natural;
   const id = `${namespace}/${ref.name}:${ref.port}${protocol !== natural ? `/${protocol}` : ''}`;
-  if (!ctx.clusters.has(id)) {
-    const endpoints = external !== undefined
-      ? [{ address: external, port: ref.port }]
-      : serviceEndpoints(ctx, namespace, ref.name, svcPort?.name ?? '');
-    ctx.clusters.set(id, { id, protocol, endpoints });
-  }
-  return { cluster: id };
+  return { cluster: ensureCluster(ctx, id, protocol, namespace, ref.name, ref.port, svcPort?.name ?? '', external, 'TCP') };
 }
 
-/** Ready endpoints of a Service port, from its EndpointSlices, matched by port name; sorted and de-duplicated. */
-function serviceEndpoints(ctx: TranslateContext, namespace: string, service: string, portName: string): EndpointIR[] {
+function ensureCluster(
+  ctx: TranslateContext, id: string, protocol: ClusterIR['protocol'], namespace: string, service: string, port: number,
+  portName: string, external: string | undefined, transport: 'TCP' | 'UDP',
+): string {
+  if (!ctx.clusters.has(id)) {
+    const endpoints = external !== undefined ? [{ address: external, port }] : serviceEndpoints(ctx, namespace, service, portName, transport);
+    ctx.clusters.set(id, { id, protocol, endpoints });
+  }
+  return id;
+}
+
+/** Ready endpoints of a Service port, from its EndpointSlices, matched by port name and protocol; sorted and de-duplicated. */
+function serviceEndpoints(ctx: TranslateContext, namespace: string, service: string, portName: string, transport: 'TCP' | 'UDP'): EndpointIR[] {
   const seen = new Set<string>();
   const out: EndpointIR[] = [];
   for (const slice of ctx.endpointSlices(namespace, service)) {
-    const port = (slice.ports ?? []).find((p) => (p.name ?? '') === portName && (p.protocol ?? 'TCP') === 'TCP');
+    const port = (slice.ports ?? []).find((p) => (p.name ?? '') === portName && (p.protocol ?? 'TCP') === transport);
     if (port?.port === undefined) continue;
     for (const ep of slice.endpoints ?? []) {
       if (ep.conditions?.ready === false) continue;

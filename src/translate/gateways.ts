@@ -198,7 +198,8 @@ export function listenerAcceptProblem(l: ListenerState): Problem | undefined {
 export function listenerServes(l: ListenerState): boolean {
   if (l.gateway.rejected || l.gateway.unprogrammed) return false;
   if (listenerAcceptProblem(l) !== undefined) return false;
-  if (l.module?.needsCertificates && (l.tls?.certificates.length ?? 0) === 0) return false;
+  // HTTPS always terminates; TLS listeners only in mode Terminate.
+  if ((l.module?.needsCertificates || l.tlsMode === 'Terminate') && (l.tls?.certificates.length ?? 0) === 0) return false;
   return true;
 }
 

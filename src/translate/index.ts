@@ -10,6 +10,7 @@ import { buildGateways } from './gateways.js';
 import { translateGrpcRoute } from './grpcroute.js';
 import { translateHttpRoute, type RouteTranslation } from './httproute.js';
 import { resolveKindConflicts } from './kindconflicts.js';
+import { placeL4Routes } from './l4routes.js';
 import { byName } from './order.js';
 import { gatewayClassStatus, gatewayStatus, routeAccepted, routeStatus } from './statuses.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './status.js';
@@ -71,6 +72,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
     if (kind === 'HTTPRoute') checkRedirectLoops({ kind, namespace: t.namespace, name: t.name }, t.entries, attached, ctx);
     routeStatuses.push(routeStatus(input, parents, options.controllerName));
   }
+  routeStatuses.push(...placeL4Routes(byKey, ctx));
 
   for (const g of gateways) statuses.push(gatewayStatus(g));
   statuses.push(...routeStatuses);

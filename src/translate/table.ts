@@ -23,7 +23,8 @@ export function buildTable(gateways: readonly GatewayState[], ctx: TranslateCont
       if (protocol === undefined) continue;
       const ir = listenerIR(l, protocol);
       for (const address of g.bindAddresses) {
-        const key = `${address}|${l.port}`;
+        // UDP and TCP-based listeners on the same port number are different sockets.
+        const key = `${address}|${l.port}${protocol === 'UDP' ? '|udp' : ''}`;
         let p = ports.get(key);
         if (p === undefined) {
           p = { address, port: l.port, protocol, listeners: [] };
@@ -37,7 +38,7 @@ export function buildTable(gateways: readonly GatewayState[], ctx: TranslateCont
   }
   const portList: PortIR[] = [...ports.values()]
     .map((p) => ({ ...p, listeners: p.listeners.sort((a, b) => compareHostSpecificity(a.hostname, b.hostname) || cmp(a.id, b.id)) }))
-    .sort((a, b) => a.port - b.port || cmp(a.address, b.address));
+    .sort((a, b) => a.port - b.port || cmp(a.address, b.address) || cmp(a.protocol, b.protocol));
   const used = new Set<string>();
   for (const p of portList) for (const l of p.listeners) collectClusters(l, used);
   const clusters: Record<string, ClusterIR> = {};

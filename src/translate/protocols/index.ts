@@ -1,11 +1,14 @@
 import { httpProtocol } from './http.js';
 import { httpsProtocol } from './https.js';
+import { tcpProtocol } from './tcp.js';
+import { tlsProtocol } from './tls.js';
+import { udpProtocol } from './udp.js';
 import type { ProtocolModule } from './types.js';
 
 export type { ProtocolModule, ListenerResolution } from './types.js';
 
 /** Listener protocols the translator implements. Others get Accepted=False/UnsupportedProtocol. */
-const MODULES: ReadonlyMap<string, ProtocolModule> = new Map([httpProtocol, httpsProtocol].map((m) => [m.protocol, m]));
+const MODULES: ReadonlyMap<string, ProtocolModule> = new Map([httpProtocol, httpsProtocol, tlsProtocol, tcpProtocol, udpProtocol].map((m) => [m.protocol, m]));
 
 export function protocolModule(protocol: string): ProtocolModule | undefined {
   return MODULES.get(protocol);
@@ -19,7 +22,8 @@ export function protocolModule(protocol: string): ProtocolModule | undefined {
  */
 export function sharingKey(a: ProtocolModule, b: ProtocolModule): 'host' | 'sni' | 'separate' | undefined {
   if (a.transport !== b.transport) return 'separate';
-  if (a.distinctBy === 'none' || b.distinctBy === 'none') return undefined;
+  // Two TCP (or UDP) listeners on one port cannot be told apart: they conflict like equal hostnames.
+  if (a.distinctBy === 'none' || b.distinctBy === 'none') return a.protocol === b.protocol ? 'host' : undefined;
   if (a.distinctBy !== b.distinctBy) return undefined;
   return a.distinctBy;
 }
