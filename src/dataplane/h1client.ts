@@ -67,6 +67,7 @@ interface Pending {
 }
 
 const CONNECT_TIMEOUT_MS = 10_000;
+const SWEEP_MS = 1_000;
 /** What undici also refuses in a request target: controls, space, DEL and anything past latin1. */
 const INVALID_PATH = /[^\u0021-\u007e\u0080-\u00ff]/;
 const EMPTY_TRAILERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
@@ -83,8 +84,8 @@ export class NativeH1Upstream {
   #open = 0;
   #closed = false;
   #closeWaiters: (() => void)[] = [];
-  /** Busy connections, for the headers-timeout sweep. */
-  readonly busy = new Set<Connection>();
+  /** Every open connection, for the timeout sweep. */
+  readonly all = new Set<Connection>();
   #sweeper: NodeJS.Timeout | undefined;
 
   constructor(
@@ -109,13 +110,14 @@ export class NativeH1Upstream {
       }
       this.#open++;
       conn = new Connection(this);
+      this.all.add(conn);
+      this.#ensureSweeper();
     }
     conn.start(opts, handler);
   }
 
   /** A connection finished a request and can take another. */
   release(conn: Connection): void {
-    this.busy.delete(conn);
     const next = this.#queue.shift();
     if (next !== undefined) {
       conn.start(next.opts, next.handler);
@@ -126,40 +128,35 @@ export class NativeH1Upstream {
       return;
     }
     conn.state = State.Idle;
-    conn.since = Date.now();
+    conn.ticks = 0;
     this.#idle.push(conn);
-    this.#ensureSweeper();
-  }
-
-  markBusy(conn: Connection): void {
-    conn.since = Date.now();
-    this.busy.add(conn);
-    this.#ensureSweeper();
   }
 
   /**
-   * Timeouts without a timer per request: once a second, close connections idle
-   * longer than keepAliveTimeoutMs and fail requests that waited longer than
-   * headersTimeoutMs for response headers.
+   * Timeouts without a timer or a clock read per request: every sweep tick
+   * (1 s) ages each connection by one; a connection idle for
+   * keepAliveTimeoutMs worth of ticks is closed (so it is closed within that
+   * time, before an upstream with a slightly longer keep-alive drops it), and
+   * a request still without response headers after headersTimeoutMs fails.
    */
   #ensureSweeper(): void {
     if (this.#sweeper !== undefined) return;
-    this.#sweeper = setInterval(() => this.#sweep(), 1_000);
+    this.#sweeper = setInterval(() => this.#sweep(), SWEEP_MS);
     this.#sweeper.unref();
   }
 
   #sweep(): void {
-    const now = Date.now();
-    const idleLimit = now - this.options.keepAliveTimeoutMs;
-    // The stack's bottom holds the longest-idle connections.
-    while (this.#idle.length !== 0 && this.#idle[0].since <= idleLimit) this.#idle.shift()!.destroy();
-    const headersLimit = now - this.options.headersTimeoutMs;
-    for (const conn of this.busy) {
-      if (!conn.responseStarted && conn.since <= headersLimit) {
+    const idleTicks = Math.max(1, Math.floor(this.options.keepAliveTimeoutMs / SWEEP_MS));
+    const headerTicks = Math.max(1, Math.ceil(this.options.headersTimeoutMs / SWEEP_MS));
+    for (const conn of this.all) {
+      conn.ticks++;
+      if (conn.state === State.Idle) {
+        if (conn.ticks >= idleTicks) conn.destroy();
+      } else if (conn.state === State.Busy && !conn.responseStarted && conn.ticks > headerTicks) {
         conn.fail(new UpstreamSocketError('UND_ERR_HEADERS_TIMEOUT', 'upstream sent no response headers in time'));
       }
     }
-    if (this.#idle.length === 0 && this.busy.size === 0) {
+    if (this.all.size === 0) {
       clearInterval(this.#sweeper);
       this.#sweeper = undefined;
     }
@@ -168,13 +165,15 @@ export class NativeH1Upstream {
   /** A connection died. */
   gone(conn: Connection): void {
     this.#open--;
-    this.busy.delete(conn);
+    this.all.delete(conn);
     const i = this.#idle.indexOf(conn);
     if (i !== -1) this.#idle.splice(i, 1);
     const next = this.#queue.shift();
     if (next !== undefined && !this.#closed) {
       this.#open++;
-      new Connection(this).start(next.opts, next.handler);
+      const conn2 = new Connection(this);
+      this.all.add(conn2);
+      conn2.start(next.opts, next.handler);
     }
     if (this.#open === 0) for (const w of this.#closeWaiters.splice(0)) w();
   }
@@ -265,8 +264,8 @@ class Connection {
   readonly socket: net.Socket;
   readonly parser: NativeParser;
   state = State.Connecting;
-  /** When it became idle or busy (Date.now()), for the sweep. */
-  since = 0;
+  /** Sweep ticks since it became idle or busy. */
+  ticks = 0;
   /** Increments per request; stale controllers compare against it. */
   exchange = 0;
   handler: RawResponseHandler | null = null;
@@ -336,7 +335,7 @@ class Connection {
       return;
     }
     this.state = State.Busy;
-    this.upstream.markBusy(this);
+    this.ticks = 0;
     this.write(opts);
   }
 
@@ -350,7 +349,7 @@ class Connection {
       return;
     }
     this.state = State.Busy;
-    this.upstream.markBusy(this);
+    this.ticks = 0;
     this.write(pending.opts);
   }
 

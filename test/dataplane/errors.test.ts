@@ -51,11 +51,11 @@ t.test('503 when the cluster has no endpoints', async (t) => {
 t.test('504 on backendRequest and request timeouts', async (t) => {
   const e = await startEcho('slow');
   t.teardown(() => e.close());
-  const backendTo = await oneRoute(t, { timeouts: { backendRequestMs: 100 } }, [cluster('c', [e.endpoint])]);
-  const r1 = await request(backendTo.p, '/?delay=2000');
+  const backendTo = await oneRoute(t, { timeouts: { backendRequestMs: 1_000 } }, [cluster('c', [e.endpoint])]);
+  const r1 = await request(backendTo.p, '/?delay=5000');
   t.equal(r1.status, 504);
   t.equal(backendTo.log[0].reason, 'upstream_timeout');
-  t.equal((await request(backendTo.p, '/?delay=10')).status, 200, 'fast requests still pass');
+  t.equal((await request(backendTo.p, '/')).status, 200, 'fast requests still pass');
 
   const requestTo = await oneRoute(t, { timeouts: { requestMs: 150 } }, [cluster('c', [e.endpoint])]);
   const r2 = await request(requestTo.p, '/?delay=2000');

@@ -4,7 +4,7 @@ import t from 'tap';
 import { Registry } from 'prom-client';
 import type { RouteTable } from '../../src/translate/ir.js';
 import { createDevCA } from '../../src/util/devcert.js';
-import { backend, cluster, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost, type Echo } from './fixtures/helpers.js';
+import { backend, cluster, eventually, freePort, listener, port, request, route, startEcho, table, testDataPlane, vhost, type Echo } from './fixtures/helpers.js';
 
 function simpleTable(p: number, clusterName: string, echoes: Echo[], extraPath = '/'): RouteTable {
   return table([port(p, [listener('http', [vhost('*', [
@@ -16,7 +16,8 @@ t.test('table swaps under load drop no request', async (t) => {
   const a = await startEcho('a');
   const b = await startEcho('b');
   const p = await freePort();
-  const { dp } = testDataPlane();
+  // A pool unused by one table version stays open for the grace period (production: 30 s).
+  const { dp } = testDataPlane({ poolGraceMs: 10_000 });
   const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
   t.teardown(async () => {
     agent.destroy();
@@ -69,7 +70,7 @@ t.test('an in-flight request keeps the table it started with', async (t) => {
   });
   await dp.apply(simpleTable(p, 'a', [a, b]));
   const slow = request(p, '/?delay=300');
-  await new Promise((r) => setTimeout(r, 100));
+  await eventually(() => a.seen.length === 1);
   await dp.apply(simpleTable(p, 'b', [a, b]));
   const fast = await request(p, '/');
   t.equal(fast.json().name, 'b', 'new requests use the new table');
@@ -190,7 +191,7 @@ t.test('drain: in-flight requests finish with Connection: close, new connections
   const idleAgent = new http.Agent({ keepAlive: true });
   await request(p, '/', { agent: idleAgent });
   const slow = request(p, '/?delay=300');
-  await new Promise((r) => setTimeout(r, 80));
+  await eventually(() => a.seen.length === 2, 10_000);
   const drained = dp.drain(5_000);
   await new Promise((r) => setTimeout(r, 30));
   await t.rejects(request(p, '/'), { code: 'ECONNREFUSED' }, 'no new connections while draining');

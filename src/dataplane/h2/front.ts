@@ -1,4 +1,4 @@
-import http2, { type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session } from 'node:http2';
+import http2, { type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
 import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
 import type { Socket } from 'node:net';
@@ -27,20 +27,34 @@ export interface H2FrontOptions {
  */
 export class H2Front {
   readonly server: Http2Server;
-  readonly sessions = new Set<ServerHttp2Session>();
+  /** Open sessions and how many streams each has open. */
+  readonly sessions = new Map<ServerHttp2Session, number>();
 
   constructor(rt: ProxyRuntime, getState: () => CompiledPort, opts: H2FrontOptions) {
     this.server = http2.createServer({
       // Larger than the 64 KiB default: fewer WINDOW_UPDATE round trips for bulk bodies.
       settings: { initialWindowSize: 1 << 20 },
     });
+    // Idle sessions close like idle HTTP/1.1 keep-alive connections. A session
+    // with open streams stays (a quiet gRPC stream is not idle: its route's
+    // timeouts bound it, as for HTTP/1.1 requests).
     this.server.setTimeout(opts.idleTimeoutMs);
+    this.server.on('timeout', (session: ServerHttp2Session) => {
+      if ((this.sessions.get(session) ?? 0) === 0 && !session.closed) session.close();
+    });
     this.server.on('request', (req: Http2ServerRequest, res: Http2ServerResponse) => {
       handleRequest(rt, getState(), adaptRequest(req), adaptResponse(res));
     });
     this.server.on('session', (session: ServerHttp2Session) => {
-      this.sessions.add(session);
+      this.sessions.set(session, 0);
       session.once('close', () => this.sessions.delete(session));
+      session.on('stream', (stream: ServerHttp2Stream) => {
+        this.sessions.set(session, (this.sessions.get(session) ?? 0) + 1);
+        stream.once('close', () => {
+          const n = this.sessions.get(session);
+          if (n !== undefined) this.sessions.set(session, n - 1);
+        });
+      });
       // Session errors (client resets, protocol errors) end the session; streams report their own.
       session.on('error', () => undefined);
     });
@@ -74,11 +88,11 @@ export class H2Front {
 
   /** GOAWAY to every session: open streams finish, new ones go elsewhere. */
   closeGracefully(): void {
-    for (const s of this.sessions) if (!s.closed) s.close();
+    for (const s of this.sessions.keys()) if (!s.closed) s.close();
   }
 
   destroyAll(): void {
-    for (const s of this.sessions) s.destroy();
+    for (const s of this.sessions.keys()) s.destroy();
     this.sessions.clear();
   }
 }
