@@ -1,6 +1,6 @@
 import { UsageError } from '../errors.js';
 import { GatewayAddressPool } from './address-pool.js';
-import { startKubernetesGateway, type KubernetesGatewayOptions, type RunningKubernetesGateway, type ServiceTypeOption } from './controller.js';
+import { startKubernetesGateway, type EbpfOption, type KubernetesGatewayOptions, type RunningKubernetesGateway, type ServiceTypeOption } from './controller.js';
 
 export interface KubernetesRunValues {
   readonly kubeconfig?: string;
@@ -11,9 +11,11 @@ export interface KubernetesRunValues {
   readonly 'service-annotation'?: readonly string[];
   readonly 'pod-selector'?: string;
   readonly 'host-network'?: boolean;
+  readonly ebpf?: string;
 }
 
 const SERVICE_TYPES: readonly ServiceTypeOption[] = ['LoadBalancer', 'NodePort', 'ClusterIP', 'None'];
+const EBPF_MODES: readonly EbpfOption[] = ['auto', 'on', 'off'];
 
 /** Validate the flags and turn them into startKubernetesGateway options. */
 export function kubernetesOptionsFromArgs(
@@ -24,6 +26,8 @@ export function kubernetesOptionsFromArgs(
   if (!SERVICE_TYPES.includes(serviceType as ServiceTypeOption)) {
     throw new UsageError(`--service-type must be one of ${SERVICE_TYPES.join(', ')}`);
   }
+  const ebpf = values.ebpf;
+  if (ebpf !== undefined && !EBPF_MODES.includes(ebpf as EbpfOption)) throw new UsageError(`--ebpf must be one of ${EBPF_MODES.join(', ')}`);
   const pool = values['gateway-address-pool'];
   if (pool) new GatewayAddressPool(pool); // validates, throws UsageError
   return {
@@ -36,6 +40,7 @@ export function kubernetesOptionsFromArgs(
     serviceAnnotations: values['service-annotation'] ? parsePairs(values['service-annotation'], '--service-annotation') : undefined,
     podSelector: values['pod-selector'] ? parsePairs(values['pod-selector'].split(','), '--pod-selector') : undefined,
     hostNetwork: values['host-network'] ?? false,
+    ...(ebpf ? { ebpf: ebpf as EbpfOption } : {}),
   };
 }
 

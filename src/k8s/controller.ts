@@ -32,6 +32,8 @@ import { GatewayServiceReconciler } from './service-reconciler.js';
 import { StatusWriter } from './status-writer.js';
 
 export type ServiceTypeOption = GatewayServiceType | 'None';
+/** Same values as src/native's EbpfMode. */
+export type EbpfOption = 'auto' | 'on' | 'off';
 
 export interface KubernetesGatewayOptions {
   /** Path of a kubeconfig; in-cluster credentials (or $KUBECONFIG) when omitted. */
@@ -64,6 +66,11 @@ export interface KubernetesGatewayOptions {
   readonly hostNetwork?: boolean;
   /** Field manager for writes (default "sluice"). */
   readonly fieldManager?: string;
+  /**
+   * Kernel splicing of L4 connections, handed to the data plane as its `ebpf`
+   * option (the data plane decides what auto/on/off mean; see src/native).
+   */
+  readonly ebpf?: EbpfOption;
   /** One JSON access log line per request on stdout (default true). */
   readonly accessLog?: boolean;
   /** Replace the data plane (tests run several controllers in one process). */
@@ -164,7 +171,7 @@ export async function startKubernetesGateway(opts: KubernetesGatewayOptions): Pr
     return serviceAddresses(source?.get('Service', gw.namespace, gatewayServiceName(gw.name)));
   };
 
-  const dataPlane = opts.dataPlane ?? (await createDataPlane(logger, registry, opts.accessLog ?? true));
+  const dataPlane = opts.dataPlane ?? (await createDataPlane(logger, registry, opts.accessLog ?? true, opts.ebpf));
   const translate = opts.translate ?? (await import('../translate/index.js')).translate;
 
   const writer = new StatusWriter({
@@ -296,9 +303,17 @@ export function ourGateways(snapshot: Snapshot, controllerName: string): Gateway
   return snapshot.gateways.filter((g) => classes.has(g.spec.gatewayClassName));
 }
 
-async function createDataPlane(logger: Logger, registry: Registry, accessLog: boolean): Promise<DataPlaneDriver & { drain(ms: number): Promise<void>; close(): Promise<void> }> {
+async function createDataPlane(
+  logger: Logger,
+  registry: Registry,
+  accessLog: boolean,
+  ebpf: EbpfOption | undefined,
+): Promise<DataPlaneDriver & { drain(ms: number): Promise<void>; close(): Promise<void> }> {
   const { DataPlane } = await import('../dataplane/index.js');
-  return new DataPlane({ logger, metrics: registry, ...(accessLog ? {} : { accessLog: false as const }) });
+  type Options = ConstructorParameters<typeof DataPlane>[0];
+  // `ebpf` rides along as an extra field until DataPlaneOptions declares it (L4 splicing is wired there).
+  const options: Options & { ebpf?: EbpfOption } = { logger, metrics: registry, ...(accessLog ? {} : { accessLog: false as const }), ...(ebpf ? { ebpf } : {}) };
+  return new DataPlane(options);
 }
 
 /** Discovery, retried with backoff: the CRDs may be installed after Sluice (the chart's NOTES say to do it first). */

@@ -18,6 +18,8 @@ import { ResilientInformer } from '../../src/sources/kubernetes/informer.js';
 import { KubernetesSource } from '../../src/sources/kubernetes/index.js';
 import type { Gateway } from '../../src/model/objects.js';
 import { createLogger } from '../../src/util/log.js';
+import { runServe } from '../../src/cli/run.js';
+import { PassThrough } from 'node:stream';
 import { apply, clusterForTest, namespaceObject, pathOf, poll } from '../k8s/helpers.js';
 
 const CHART = fileURLToPath(new URL('../../helm/sluice', import.meta.url));
@@ -88,6 +90,19 @@ if (ctx) {
     t.ok(c.args.includes('--ebpf=auto'));
     t.ok(c.args.includes('--host-network'));
     t.ok(c.args.includes('--service-annotation=a=b'));
+  });
+
+  t.test('`sluice run` accepts every argument the DaemonSet passes', async (t) => {
+    for (const sets of [[], ['ebpf.enabled=true', 'hostNetwork=true', 'service.annotations.a=b', 'service.type=None']]) {
+      const { c } = daemonSet(render(...sets));
+      t.equal(c.args[0], 'run');
+      const out = new PassThrough();
+      let help = '';
+      out.on('data', (d: Buffer) => { help += d.toString(); });
+      // --help after the chart's arguments: parsing (strict, unknown flags throw) happens first.
+      t.equal(await runServe([...c.args.slice(1), '--help'], { stdout: out, stderr: new PassThrough() }), 0, `[${sets.join(' ') || 'defaults'}] parsed`);
+      t.match(help, /--kubernetes/);
+    }
   });
 
   t.test('helm install --dry-run=server; NOTES tell the user to install the Gateway API CRDs first', async (t) => {

@@ -30,4 +30,7 @@ t.test('defaults and errors', async (t) => {
   t.throws(() => kubernetesOptionsFromArgs({ 'service-type': 'Ingress' }, common), { code: 'ERR_SLUICE_USAGE' });
   t.throws(() => kubernetesOptionsFromArgs({ 'gateway-address-pool': 'nope' }, common), { code: 'ERR_SLUICE_USAGE' });
   t.throws(() => parsePairs(['novalue'], '--pod-selector'), { code: 'ERR_SLUICE_USAGE' });
+  t.equal(kubernetesOptionsFromArgs({ ebpf: 'auto' }, common).ebpf, 'auto');
+  t.equal(kubernetesOptionsFromArgs({}, common).ebpf, undefined);
+  t.throws(() => kubernetesOptionsFromArgs({ ebpf: 'maybe' }, common), { code: 'ERR_SLUICE_USAGE' });
 });
