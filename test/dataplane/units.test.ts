@@ -5,7 +5,7 @@ import { HostIndex, normalizeHost } from '../../src/dataplane/hostindex.js';
 import { modifyPath, pathHasPrefix, pathOf, queryParam, replacePrefix, splitTarget } from '../../src/dataplane/paths.js';
 import { redirectLocation, type RedirectIR } from '../../src/dataplane/redirect.js';
 import { compileCors, originAllowed } from '../../src/dataplane/cors.js';
-import { isoTime } from '../../src/dataplane/accesslog.js';
+import { isoTime, StdoutAccessLog } from '../../src/dataplane/accesslog.js';
 
 t.test('ReplacePrefixMatch follows the spec table', async (t) => {
   // [request path, prefix, replacement, expected] — the rows of the Gateway API spec plus the brief's examples.
@@ -169,4 +169,31 @@ t.test('access log time stamps', async (t) => {
   for (const ms of [0, 999, 1000, 1_700_000_000_123, 1_700_000_000_124, 1_700_000_001_000, 1_700_000_000_123.7]) {
     t.equal(isoTime(ms), new Date(Math.floor(ms)).toISOString(), `${ms}`);
   }
+});
+
+t.test('default access log: one JSON line per request on stdout, batched per event-loop turn', async (t) => {
+  const writes: string[] = [];
+  const original = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string) => {
+    writes.push(String(chunk));
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const log = new StdoutAccessLog();
+    const entry = {
+      time: '2026-01-01T00:00:00.000Z', listener: 'ns/gw/l', route: 'ns/r/0', method: 'GET', host: 'h', path: '/p?"q"', status: 200,
+      bytes: 5, duration_ms: 1.5, upstream: '127.0.0.1:1', reason: '', upstream_error: '',
+    };
+    log.sink(entry);
+    log.sink({ ...entry, status: 404, reason: 'no_route' });
+    t.equal(writes.length, 0, 'nothing written synchronously');
+    await new Promise((r) => setImmediate(r));
+  } finally {
+    process.stdout.write = original;
+  }
+  t.equal(writes.length, 1, 'one write for the batch');
+  const lines = writes[0].trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(lines.length, 2);
+  t.equal(lines[0].path, '/p?"q"');
+  t.equal(lines[1].reason, 'no_route');
 });
