@@ -174,9 +174,13 @@ t.test('access log time stamps', async (t) => {
 t.test('default access log: one JSON line per request on stdout, batched per event-loop turn', async (t) => {
   const writes: string[] = [];
   const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string) => {
-    writes.push(String(chunk));
-    return true;
+  process.stdout.write = ((chunk: string, ...rest: unknown[]) => {
+    // tap reports on stdout too: keep only our lines.
+    if (String(chunk).startsWith('{"time"')) {
+      writes.push(String(chunk));
+      return true;
+    }
+    return (original as (c: string, ...r: unknown[]) => boolean)(chunk, ...rest);
   }) as typeof process.stdout.write;
   try {
     const log = new StdoutAccessLog();
