@@ -36,6 +36,16 @@ export interface AccessLogEntry {
   reason: string;
   /** The upstream error code or message when the upstream failed, or "". */
   upstream_error: string;
+  /**
+   * L4 lines only (one per TCP/TLS connection or UDP flow; method and path are
+   * "", status 0, host the SNI, `bytes` what was sent to the client, `reason`
+   * why it closed): 'tcp' | 'tls-passthrough' | 'tls-terminate' | 'udp'.
+   */
+  protocol?: string;
+  /** L4 only: bytes received from the client. */
+  bytes_received?: number;
+  /** L4 only: 'kernel' when the sockmap programs moved the bytes, 'userspace' when Node piped them. */
+  relay?: 'kernel' | 'userspace';
 }
 
 export type AccessLogSink = (entry: AccessLogEntry) => void;
