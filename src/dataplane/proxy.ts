@@ -465,11 +465,12 @@ class ProxyRequest implements RawResponseHandler {
 
   /** A short text/plain answer from the proxy itself. */
   local(status: number, reason: string, body: string): void {
-    const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(Buffer.byteLength(body))];
-    this.reply(status, reason, headers, body);
+    const length = Buffer.byteLength(body);
+    const headers = ['content-type', 'text/plain; charset=utf-8', 'content-length', String(length)];
+    this.reply(status, reason, headers, body, length);
   }
 
-  reply(status: number, reason: string, headers: string[], body: string): void {
+  reply(status: number, reason: string, headers: string[], body: string, length = Buffer.byteLength(body)): void {
     this.reason = reason;
     const res = this.res;
     if (res.headersSent) {
@@ -481,7 +482,7 @@ class ProxyRequest implements RawResponseHandler {
     this.clearTimers();
     if (this.rt.draining) headers.push('connection', 'close');
     res.writeHead(status, headers);
-    this.bytes = body.length;
+    this.bytes = length;
     res.end(body);
   }
 

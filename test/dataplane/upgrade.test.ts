@@ -110,3 +110,25 @@ t.test('h2c upstream: body, headers and trailers', async (t) => {
   t.equal(again.status, 200, 'a new session after GOAWAY');
   t.equal(again.body, 'h2 got 0 bytes on /again');
 });
+
+t.test('h2c upstream that refuses connections gives 502, and recovers when it comes up', async (t) => {
+  const upPort = await freePort();
+  const p = await freePort();
+  const { dp, log } = testDataPlane();
+  t.teardown(() => dp.close());
+  await dp.apply(table([port(p, [listener('http', [vhost('*', [route('g', {}, { backends: [backend('h2')] })])])])],
+    [cluster('h2', [{ address: '127.0.0.1', port: upPort }], 'h2c')]));
+  const r = await request(p, '/x');
+  t.equal(r.status, 502);
+  t.match(log[0].reason, /^upstream_/);
+  const h2 = http2.createServer();
+  h2.on('stream', (stream) => {
+    stream.respond({ ':status': 200 });
+    stream.end('up');
+  });
+  await new Promise<void>((resolve) => h2.listen(upPort, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => h2.close(() => resolve())));
+  const ok = await request(p, '/x');
+  t.equal(ok.status, 200, 'a new session is opened once the upstream listens');
+  t.equal(ok.body, 'up');
+});
