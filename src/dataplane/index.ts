@@ -3,19 +3,21 @@ import type { Logger } from '../util/log.js';
 import { StdoutAccessLog } from './accesslog.js';
 import type { SmoothWeighted } from './balancer.js';
 import { compileTable, portKey } from './compile.js';
-import type { CompiledBackend, CompiledPort, CompiledTable } from './compiled.js';
+import type { CompiledBackend, CompiledPort } from './compiled.js';
+import { L4Plane } from './l4/index.js';
 import { PortServer } from './listeners.js';
 import { DataPlaneMetrics } from './metrics.js';
 import type { ProxyRuntime } from './proxy.js';
 import { TlsContextCache } from './tls.js';
-import type { AccessLogEntry, AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
+import type { AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
 import { UpstreamRegistry } from './upstreams.js';
 
 export type { AccessLogEntry, AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
+export type { L4Options, L4Connector } from './l4/index.js';
 
 /**
- * The HTTP/HTTPS data plane: binds the ports of a RouteTable and proxies
- * requests by it. apply() swaps tables atomically; a port that stays in the
+ * The data plane: binds the ports of a RouteTable and proxies
+ * requests by it (HTTP/HTTPS here; TLS, TCP and UDP in l4/). apply() swaps tables atomically; a port that stays in the
  * table keeps its server and connections, a request keeps the table it
  * started with, upstream pools survive table changes.
  */
@@ -27,9 +29,9 @@ export class DataPlane {
   readonly #tlsCache = new TlsContextCache();
   readonly #servers = new Map<string, PortServer>();
   readonly #opts: DataPlaneOptions;
+  readonly #l4: L4Plane;
   #metrics: DataPlaneMetrics | undefined;
   #table: RouteTable | undefined;
-  #compiled: CompiledTable | undefined;
   #balancers = new Map<string, SmoothWeighted<CompiledBackend>>();
   #chain: Promise<unknown> = Promise.resolve();
   #closed = false;
@@ -53,6 +55,15 @@ export class DataPlane {
       // SLUICE_UPSTREAM_CLIENT=native selects the native client without a code change (benchmarks, trials).
       client: opts.upstreamClient ?? (process.env.SLUICE_UPSTREAM_CLIENT === 'native' ? 'native' : 'undici'),
     });
+    this.#l4 = new L4Plane({
+      logger: opts.logger,
+      accessLog,
+      registry: opts.metrics,
+      rt: this.#rt,
+      httpMetrics: this.#metrics,
+      keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 60_000,
+      portGraceMs: opts.portGraceMs ?? 30_000,
+    }, opts.l4);
   }
 
   /** The table last applied. */
@@ -64,6 +75,7 @@ export class DataPlane {
   get boundPorts(): ReadonlyMap<string, number> {
     const out = new Map<string, number>();
     for (const [key, s] of this.#servers) out.set(key, s.boundPort);
+    for (const [key, port] of this.#l4.boundPorts) out.set(key, port);
     return out;
   }
 
@@ -92,11 +104,13 @@ export class DataPlane {
       for (const l of p.listeners) listeners[l.id] = problems[l.id] ?? { programmed: true };
     }
 
+    // HTTPS ports shared with TLS listeners are bound by the L4 plane, which peeks the SNI.
+    const fronted = L4Plane.frontedKeys(table);
     // Ports that go away, or change between HTTP and HTTPS, stop listening first.
     const removed: PortServer[] = [];
     for (const [key, server] of this.#servers) {
       const next = compiled.ports.get(key);
-      if (next === undefined || next.protocol !== server.protocol) {
+      if (next === undefined || next.protocol !== server.protocol || fronted.has(key)) {
         removed.push(server);
         this.#servers.delete(key);
       }
@@ -108,10 +122,14 @@ export class DataPlane {
     }
     if (removed.length > 0) await new Promise<void>((resolve) => setImmediate(resolve));
 
+    // L4 ports (TLS, TCP, UDP, shared HTTPS) unbind and bind before the HTTP ones bind.
+    Object.assign(listeners, await this.#l4.apply(table, compiled.ports));
+
     // Bind new ports; swap the rest.
     const binds: Promise<void>[] = [];
     const swaps: [PortServer, CompiledPort][] = [];
     for (const [key, cp] of compiled.ports) {
+      if (fronted.has(key)) continue;
       const existing = this.#servers.get(key);
       if (existing !== undefined) {
         swaps.push([existing, cp]);
@@ -136,7 +154,6 @@ export class DataPlane {
     await Promise.all(binds);
     for (const [server, cp] of swaps) server.update(cp);
 
-    this.#compiled = compiled;
     this.#table = table;
     this.#balancers = balancers;
     this.#upstreams.commit();
@@ -151,7 +168,7 @@ export class DataPlane {
    */
   async drain(timeoutMs: number): Promise<void> {
     this.#rt.draining = true;
-    await Promise.all([...this.#servers.values()].map((s) => s.shutdown(timeoutMs)));
+    await Promise.all([...[...this.#servers.values()].map((s) => s.shutdown(timeoutMs)), this.#l4.drain(timeoutMs)]);
     this.#stdoutLog?.flush();
   }
 
@@ -161,7 +178,7 @@ export class DataPlane {
     this.#closed = true;
     await this.#chain;
     this.#rt.draining = true;
-    await Promise.all([...this.#servers.values()].map((s) => s.shutdown(0)));
+    await Promise.all([...[...this.#servers.values()].map((s) => s.shutdown(0)), this.#l4.close()]);
     this.#servers.clear();
     await this.#upstreams.closeAll();
     this.#stdoutLog?.flush();

@@ -75,4 +75,6 @@ export interface DataPlaneOptions {
   readonly upstreamClient?: 'undici' | 'native';
   /** Idle keep-alive timeout for client connections. Default 60 s. */
   readonly keepAliveTimeoutMs?: number;
+  /** TLS passthrough/terminate, TCP and UDP: kernel splicing, timeouts, UDP flow table. */
+  readonly l4?: import('./l4/types.js').L4Options;
 }
