@@ -90,6 +90,8 @@ function rotate<T>(xs: readonly T[], by: number): T[] {
 }
 
 async function main(): Promise<number> {
+  // `npm run bench | head` must not crash the runner before it cleans up.
+  process.stdout.on('error', () => undefined);
   const stamp = new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19);
   mkdirSync(outDir, { recursive: true });
   const pidFile = join(outDir, '.pids');
@@ -168,6 +170,8 @@ async function main(): Promise<number> {
   process.stdout.write(`\nload average: ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end\n`);
   for (const [name, msg] of Object.entries(startErrors)) process.stdout.write(`NOT MEASURED ${name}: ${msg}\n`);
   for (const r of problems) process.stdout.write(`INVALID round ${r.round} ${r.target}: ${r.error ?? r.problems.join('; ')}\n`);
+  const warned = records.filter((r) => r.warnings.length > 0);
+  for (const r of warned) process.stdout.write(`warning, round ${r.round} ${r.target}: ${r.warnings.join('; ')}\n`);
 
   const command = commandLine(cfg, scenario, profile);
   const result = {
@@ -212,6 +216,7 @@ async function main(): Promise<number> {
       notes: [
         ...Object.entries(startErrors).map(([n, m]) => `${n} not measured: ${m}`),
         ...problems.map((r) => `round ${r.round} ${r.target} invalid: ${r.error ?? r.problems.join('; ')}`),
+        ...warned.map((r) => `round ${r.round} ${r.target}: ${r.warnings.join('; ')}`),
         ...(process.env.BENCH_NOTE ? [process.env.BENCH_NOTE] : []),
       ],
       jsonFile: jsonFile.slice(root.length + 1),
@@ -242,11 +247,15 @@ async function measureOne(ctx: ScenarioContext, scenario: Scenario, t: Target, r
       .filter(([k]) => scenario.columns.some((c) => c.key === k))
       .map(([k, v]) => `${k}=${v.toFixed(k === scenario.primary ? 0 : 2)}`)
       .join(' ');
-    log(`  ${summary}${m.problems.length > 0 ? `  PROBLEMS: ${m.problems.join('; ')}` : ''}`);
-    return { round, target: t.name, startedAt, loadAvg, metrics: m.metrics, cpuBusy: busyFractions(cpuA, cpuB), targetCpu, command: m.command, rawFile: m.rawFile, problems: m.problems, windowUs };
+    const flags = [...m.problems.map((p) => `PROBLEM: ${p}`), ...m.warnings.map((w) => `warning: ${w}`)];
+    log(`  ${summary}${flags.length > 0 ? `  ${flags.join('; ')}` : ''}`);
+    return {
+      round, target: t.name, startedAt, loadAvg, metrics: m.metrics, cpuBusy: busyFractions(cpuA, cpuB), targetCpu,
+      command: m.command, rawFile: m.rawFile, problems: m.problems, warnings: m.warnings, windowUs,
+    };
   } catch (err) {
     log(`  failed: ${(err as Error).message}`);
-    return { round, target: t.name, startedAt, loadAvg, metrics: {}, cpuBusy: [], command: '', rawFile: '', problems: [], error: (err as Error).message };
+    return { round, target: t.name, startedAt, loadAvg, metrics: {}, cpuBusy: [], command: '', rawFile: '', problems: [], warnings: [], error: (err as Error).message };
   }
 }
 

@@ -18,6 +18,7 @@ export interface RunRecord {
   readonly command: string;
   readonly rawFile: string;
   readonly problems: readonly string[];
+  readonly warnings: readonly string[];
   readonly error?: string;
   /** The measured window in CLOCK_MONOTONIC microseconds (to cut CPU profiles to it). */
   readonly windowUs?: readonly [number, number];

@@ -46,8 +46,10 @@ export interface Measurement {
   readonly command: string;
   /** Raw output file. */
   readonly rawFile: string;
-  /** Anything suspicious (errors, non-2xx responses); a non-empty list marks the run invalid. */
+  /** Wrong answers or failed connections; a non-empty list marks the run invalid. */
   readonly problems: readonly string[];
+  /** Worth a note but not wrong (e.g. stalls of a busy host); the run still counts. */
+  readonly warnings: readonly string[];
 }
 
 export interface Target {

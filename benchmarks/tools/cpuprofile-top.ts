@@ -4,6 +4,7 @@
  * undici, node:http internals, GC, ...).
  *
  *   node benchmarks/tools/cpuprofile-top.ts FILE.cpuprofile [N] [START_US-END_US ...]
+ *   node benchmarks/tools/cpuprofile-top.ts FILE.cpuprofile --callers NAME [DEPTH] [START_US-END_US ...]
  *
  * Windows (CLOCK_MONOTONIC microseconds, as recorded in the bench JSON under
  * records[].windowUs) restrict the summary to the measured runs, leaving out start-up.
@@ -130,6 +131,37 @@ export function summarizeProfile(profile: CpuProfile, windows: readonly Window[]
   };
 }
 
+/**
+ * Who calls `name` (self time of `name` attributed to each distinct caller chain of `depth`
+ * frames), to find out where a native hot spot (writev, fstat, ...) comes from.
+ */
+export function callersOf(profile: CpuProfile, name: string, depth = 3, windows: readonly Window[] = []): { chain: string; ms: number }[] {
+  const byId = new Map<number, ProfileNode>();
+  const parent = new Map<number, number>();
+  for (const n of profile.nodes) {
+    byId.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const chains = new Map<string, number>();
+  let at = profile.startTime;
+  for (let i = 0; i < profile.samples.length; i++) {
+    at += profile.timeDeltas[i] ?? 0;
+    if (windows.length > 0 && !windows.some(([a, b]) => at >= a && at <= b)) continue;
+    const node = byId.get(profile.samples[i]);
+    if (node === undefined || node.callFrame.functionName !== name) continue;
+    const parts: string[] = [];
+    let id = parent.get(node.id);
+    while (id !== undefined && parts.length < depth) {
+      const f = byId.get(id)!.callFrame;
+      parts.push(`${f.functionName || '(anonymous)'} ${f.url === '' ? '' : `${shortUrl(f.url)}:${f.lineNumber + 1}`}`.trim());
+      id = parent.get(id);
+    }
+    const key = parts.join(' < ');
+    chains.set(key, (chains.get(key) ?? 0) + (profile.timeDeltas[i + 1] ?? profile.timeDeltas[i] ?? 0) / 1000);
+  }
+  return [...chains.entries()].map(([chain, ms]) => ({ chain, ms })).sort((a, b) => b.ms - a.ms);
+}
+
 export function topFunctions(file: string, n: number, windows: readonly Window[] = []): { summary: ProfileSummary; n: number } {
   return { summary: summarizeProfile(JSON.parse(readFileSync(file, 'utf8')) as CpuProfile, windows), n };
 }
@@ -157,11 +189,18 @@ export function formatTop({ summary, n }: { summary: ProfileSummary; n: number }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.on('error', () => process.exit(0));
   const file = process.argv[2];
   if (file === undefined) {
     process.stderr.write('usage: node benchmarks/tools/cpuprofile-top.ts FILE.cpuprofile [N]\n');
     process.exit(2);
   }
-  const windows = process.argv.slice(4).map((w) => w.split('-').map(Number) as unknown as Window);
-  process.stdout.write(`${formatTop(topFunctions(file, Number(process.argv[3] ?? 30), windows))}\n`);
+  const parseWindows = (args: string[]): Window[] => args.map((w) => w.split('-').map(Number) as unknown as Window);
+  if (process.argv[3] === '--callers') {
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    const rows = callersOf(profile, process.argv[4] ?? '', Number(process.argv[5] ?? 3), parseWindows(process.argv.slice(6)));
+    for (const r of rows.slice(0, 20)) process.stdout.write(`${r.ms.toFixed(1).padStart(8)} ms  ${r.chain}\n`);
+  } else {
+    process.stdout.write(`${formatTop(topFunctions(file, Number(process.argv[3] ?? 30), parseWindows(process.argv.slice(4))))}\n`);
+  }
 }

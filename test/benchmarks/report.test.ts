@@ -5,7 +5,7 @@ import { summarizeProfile } from '../../benchmarks/tools/cpuprofile-top.ts';
 function rec(round: number, target: string, rps: number, extra: Partial<RunRecord> = {}): RunRecord {
   return {
     round, target, startedAt: '', loadAvg: [0, 0, 0], metrics: { rps, p50Ms: 1, p99Ms: 2 }, cpuBusy: [1, 0.5],
-    targetCpu: 1, command: 'wrk', rawFile: '', problems: [], ...extra,
+    targetCpu: 1, command: 'wrk', rawFile: '', problems: [], warnings: [], ...extra,
   };
 }
 
