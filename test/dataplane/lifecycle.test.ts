@@ -55,7 +55,8 @@ t.test('table swaps under load drop no request', async (t) => {
   t.same([...statuses.keys()], [200], 'every request answered 200');
   t.ok(total() >= 300, `a real load ran (${total()} requests)`);
   t.same([...names].sort(), ['a', 'b'], 'both table versions served');
-  t.ok(a.connections() <= 16 && b.connections() <= 16, 'upstream keep-alive pools survived the swaps');
+  // 12 workers need at most 12 connections per backend; a pool rebuilt per swap would need hundreds (slack for idle expiry on a stalled machine).
+  t.ok(a.connections() <= 24 && b.connections() <= 24, `upstream keep-alive pools survived the swaps (${a.connections()} and ${b.connections()} upstream connections)`);
 });
 
 t.test('an in-flight request keeps the table it started with', async (t) => {
