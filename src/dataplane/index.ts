@@ -79,6 +79,11 @@ export class DataPlane {
     return out;
   }
 
+  /** Open UDP flows across UDP ports. */
+  get udpFlows(): number {
+    return this.#l4.udpFlows;
+  }
+
   /** Apply a table. Calls are serialised; each resolves with the bind state of every listener in its table. */
   apply(table: RouteTable): Promise<ApplyReport> {
     const run = this.#chain.then(() => this.#apply(table));
