@@ -63,8 +63,12 @@ function outputByTest(events: readonly TestEvent[]): Map<string, string[]> {
   return by;
 }
 
-/** The lines that say why a test failed (testify's Error blocks, t.Errorf lines, timeouts). */
-export function failureExcerpt(lines: readonly string[], max = 40): string[] {
+/**
+ * The lines that say why a test failed (testify's Error blocks, t.Errorf lines, timeouts),
+ * without the repetition of polling loops: lines that differ only in timestamps and elapsed
+ * times are shown once (the last time they occurred), each cut at 700 characters.
+ */
+export function failureExcerpt(lines: readonly string[], max = 15): string[] {
   const keep: string[] = [];
   let inError = 0;
   for (const raw of lines) {
@@ -74,8 +78,12 @@ export function failureExcerpt(lines: readonly string[], max = 40): string[] {
     if (inError > 0) inError--;
     if (interesting && !/^=== (RUN|PAUSE|CONT|NAME)/.test(line.trim())) keep.push(line);
   }
-  const unique = keep.filter((l, i) => keep.indexOf(l) === i);
-  return unique.length > max ? [...unique.slice(0, max), `... (${unique.length - max} more lines in the suite log)`] : unique;
+  const norm = (l: string): string =>
+    l.replace(/\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z:?/g, '').replace(/\(after [^)]*\)/g, '').replace(/\(\d+(\.\d+)?s\)/g, '').replace(/Date:\[[^\]]*\]/g, '').trim();
+  const lastIndex = new Map<string, number>();
+  keep.forEach((l, i) => lastIndex.set(norm(l), i));
+  const unique = keep.filter((l, i) => lastIndex.get(norm(l)) === i).map((l) => (l.length > 700 ? `${l.slice(0, 700)} ...` : l));
+  return unique.length > max ? [...unique.slice(unique.length - max)] : unique;
 }
 
 /** "## TestName" sections of the hand-written root-cause notes. */
@@ -113,6 +121,8 @@ function renderResults(args: {
   profiles: string[];
   features: string[];
   duration?: string;
+  /** Which Sluice source was tested, e.g. "commit abc1234 (clean)". */
+  source?: string;
   rootCauses: Map<string, string>;
   rootCausesPath: string;
 }): string {
@@ -127,6 +137,7 @@ function renderResults(args: {
       `against Gateway API ${report?.gatewayAPIVersion ?? 'v1.6.1'} (${report?.gatewayAPIChannel ?? '?'} channel CRDs)` +
       (args.duration ? `, suite run time ${args.duration} s` : '') + '.',
   );
+  if (args.source) L.push(`Sluice source: ${args.source}.`);
   if (args.reportPath) L.push(`The ConformanceReport of this run: [${args.reportPath}](${args.reportPath}).`);
   L.push('');
   L.push('Harness: real etcd, kube-apiserver and kube-controller-manager; a fake kubelet that runs every pod as a local');
@@ -227,6 +238,7 @@ async function main(): Promise<void> {
       profiles: { type: 'string', default: '' },
       features: { type: 'string', default: '' },
       duration: { type: 'string' },
+      source: { type: 'string' },
       'root-causes': { type: 'string', default: join(ROOT, 'conformance', 'root-causes.md') },
       out: { type: 'string' },
     },
@@ -249,6 +261,7 @@ async function main(): Promise<void> {
     profiles: values.profiles.split(',').filter(Boolean),
     features: values.features.split(',').filter(Boolean),
     duration: values.duration,
+    source: values.source,
     rootCauses: existsSync(rcPath) ? parseRootCauses(readFileSync(rcPath, 'utf8')) : new Map(),
     rootCausesPath: relative(ROOT, rcPath),
   });

@@ -184,11 +184,29 @@ func TestConformance(t *testing.T) {
 	require.NoError(t, cSuite.Run(t, all))
 }
 
+// serialTests are marked Parallel in v1.6.1 but cannot share the cluster with each other:
+// all four point a Gateway in gateway-conformance-infra at Secret gateway-conformance-web-backend/
+// certificate, two of them create ReferenceGrants in gateway-conformance-web-backend that
+// permit exactly that reference (one for every Secret of the namespace), and the other two
+// expect it to be refused. Run side by side, a correct implementation must report the
+// reference as permitted while GatewaySecretMissingReferenceGrant and
+// GatewaySecretInvalidReferenceGrant wait for RefNotPermitted. Running them one after the other
+// (as the suite did before it had parallel tests) only changes scheduling; every test still runs.
+var serialTests = map[string]bool{
+	"GatewaySecretInvalidReferenceGrant":        true,
+	"GatewaySecretMissingReferenceGrant":        true,
+	"GatewaySecretReferenceGrantAllInNamespace": true,
+	"GatewaySecretReferenceGrantSpecific":       true,
+}
+
 // instrument wraps every test so that its real outcome is recorded when it ends, whether
 // it ran in parallel or not. Tests the suite does not start keep the result decided here.
 func instrument(in []suite.ConformanceTest, rec *recorder) []suite.ConformanceTest {
 	out := make([]suite.ConformanceTest, len(in))
 	for i, test := range in {
+		if serialTests[test.ShortName] {
+			test.Parallel = false
+		}
 		names := make([]string, len(test.Features))
 		for j, f := range test.Features {
 			names[j] = string(f)
