@@ -6,6 +6,7 @@ import { createLogger } from '../util/log.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { GatewayEngine } from '../runner/engine.js';
 import { DataPlane } from '../dataplane/index.js';
+import { createSpliceEngine, type EbpfMode } from '../native/splice.js';
 import { translate } from '../translate/index.js';
 import { loadConfig, watchConfig } from '../sources/file/index.js';
 import { DEFAULT_CONTROLLER_NAME, DEFAULT_GATEWAY_CLASS } from '../model/objects.js';
@@ -23,6 +24,9 @@ changes are applied without dropping in-flight requests.
   --controller-name NAME  GatewayClass controllerName to serve (default ${DEFAULT_CONTROLLER_NAME})
   --log-level LEVEL       trace|debug|info|warn|error (default info)
   --drain-timeout SECONDS how long SIGTERM waits for in-flight requests (default 15)
+  --ebpf auto|on|off      kernel (sockmap) splicing of TLS passthrough and TCPRoute connections:
+                          auto (default) splices when the addon, privileges and a self-test allow,
+                          on fails to start otherwise, off always relays in userspace
 ${KUBERNETES_RUN_HELP}`;
 
 export interface RunningGateway {
@@ -55,9 +59,11 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
   if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError('--drain-timeout must be a number of seconds');
 
   const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs };
+  const ebpf = values.ebpf;
+  if (ebpf !== undefined && ebpf !== 'auto' && ebpf !== 'on' && ebpf !== 'off') throw new UsageError('--ebpf must be one of auto, on, off');
   const gw = values.kubernetes
     ? await (await import('../k8s/cli.js')).startKubernetesFromArgs(values, common)
-    : await startGateway({ ...common, config: values.config! });
+    : await startGateway({ ...common, config: values.config!, ...(ebpf ? { ebpf } : {}) });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', onSignal);
@@ -77,6 +83,8 @@ export interface StartOptions {
   readonly controllerName?: string;
   readonly logLevel?: string;
   readonly drainMs?: number;
+  /** Kernel splicing of L4 connections (default auto). */
+  readonly ebpf?: EbpfMode;
 }
 
 /** Start the standalone gateway in this process. Exported for tests and `npm start`. */
@@ -84,7 +92,9 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const logger = createLogger({ level: opts.logLevel });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
-  const dataPlane = new DataPlane({ logger, metrics: registry });
+  // 'on' throws here when splicing is unavailable: better not to start than to run without it.
+  const splice = await createSpliceEngine({ mode: opts.ebpf ?? 'auto', logger });
+  const dataPlane = new DataPlane({ logger, metrics: registry, l4: { splice } });
   const engine = new GatewayEngine({
     dataPlane,
     translate,
@@ -138,6 +148,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
       watcher.close();
       await dataPlane.drain(opts.drainMs ?? 15_000);
       await dataPlane.close();
+      splice.close();
       await admin.close();
       logger.flush();
     },

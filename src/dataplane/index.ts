@@ -5,6 +5,7 @@ import type { SmoothWeighted } from './balancer.js';
 import { compileTable, portKey } from './compile.js';
 import type { CompiledBackend, CompiledPort } from './compiled.js';
 import { L4Plane } from './l4/index.js';
+import type { SpliceEngine } from '../native/splice.js';
 import { PortServer } from './listeners.js';
 import { DataPlaneMetrics } from './metrics.js';
 import type { ProxyRuntime } from './proxy.js';
@@ -30,6 +31,8 @@ export class DataPlane {
   readonly #servers = new Map<string, PortServer>();
   readonly #opts: DataPlaneOptions;
   readonly #l4: L4Plane;
+  /** Set while the engine for `ebpf` is being made (awaited by apply); it resolves to the engine this data plane owns. */
+  #splice: Promise<SpliceEngine | undefined> | undefined;
   #metrics: DataPlaneMetrics | undefined;
   #table: RouteTable | undefined;
   #balancers = new Map<string, SmoothWeighted<CompiledBackend>>();
@@ -64,6 +67,17 @@ export class DataPlane {
       keepAliveTimeoutMs: opts.keepAliveTimeoutMs ?? 60_000,
       portGraceMs: opts.portGraceMs ?? 30_000,
     }, opts.l4);
+    if (opts.ebpf !== undefined && opts.ebpf !== 'off' && opts.l4?.splice === undefined && opts.l4?.connector === undefined) {
+      const mode = opts.ebpf;
+      this.#splice = import('../native/splice.js')
+        .then(({ createSpliceEngine }) => createSpliceEngine({ mode, logger: opts.logger }))
+        .then((engine) => {
+          this.#l4.useSplice(engine);
+          return engine;
+        });
+      // 'on' failing is reported by apply(); never an unhandled rejection.
+      this.#splice.catch(() => undefined);
+    }
   }
 
   /** The table last applied. */
@@ -93,6 +107,7 @@ export class DataPlane {
 
   async #apply(table: RouteTable): Promise<ApplyReport> {
     if (this.#closed) throw new Error('data plane is closed');
+    if (this.#splice !== undefined) await this.#splice;
     this.#upstreams.begin();
     const { table: compiled, problems, balancers } = compileTable(table, {
       logger: this.#logger,
@@ -186,6 +201,7 @@ export class DataPlane {
     await Promise.all([...[...this.#servers.values()].map((s) => s.shutdown(0)), this.#l4.close()]);
     this.#servers.clear();
     await this.#upstreams.closeAll();
+    if (this.#splice !== undefined) (await this.#splice.catch(() => undefined))?.close();
     this.#stdoutLog?.flush();
   }
 }

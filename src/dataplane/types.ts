@@ -77,4 +77,12 @@ export interface DataPlaneOptions {
   readonly keepAliveTimeoutMs?: number;
   /** TLS passthrough/terminate, TCP and UDP: kernel splicing, timeouts, UDP flow table. */
   readonly l4?: import('./l4/types.js').L4Options;
+  /**
+   * Kernel (sockmap) splicing of L4 connections when `l4.splice` is not given:
+   * 'auto' probes, loads and self-tests the addon and splices only if all pass;
+   * 'on' is the same but the first apply() rejects when splicing is
+   * unavailable; 'off' or absent pipes in userspace. The engine is made once
+   * and closed with the data plane.
+   */
+  readonly ebpf?: 'auto' | 'on' | 'off';
 }

@@ -8,11 +8,11 @@ import { PortServer } from '../listeners.js';
 import type { DataPlaneMetrics } from '../metrics.js';
 import type { ProxyRuntime } from '../proxy.js';
 import type { AccessLogSink, ListenerReport } from '../types.js';
-import { registerSpliceMetrics } from '../../native/splice.js';
+import { registerSpliceMetrics, type SpliceEngine } from '../../native/splice.js';
 import { compileL4, l4PortKey, servedByL4 } from './compile.js';
 import { spliceConnector, userspaceConnector, type L4Connector } from './connector.js';
 import { L4Observer } from './observe.js';
-import { L4TcpServer } from './tcpserver.js';
+import { L4TcpServer, type TcpServerDeps } from './tcpserver.js';
 import type { CompiledL4Port, L4Backend, L4Options } from './types.js';
 import { L4UdpServer } from './udpserver.js';
 
@@ -46,7 +46,7 @@ type L4Server = L4TcpServer | L4UdpServer;
 export class L4Plane {
   readonly #deps: L4PlaneDeps;
   readonly #observer: L4Observer;
-  readonly #connector: L4Connector;
+  #connector: L4Connector;
   readonly #opts: Required<Omit<L4Options, 'splice' | 'connector'>>;
   readonly #servers = new Map<string, L4Server>();
   #balancers = new Map<string, SmoothWeighted<L4Backend>>();
@@ -55,8 +55,8 @@ export class L4Plane {
   constructor(deps: L4PlaneDeps, opts: L4Options = {}) {
     this.#deps = deps;
     this.#observer = new L4Observer(deps.accessLog, deps.registry);
-    this.#connector = opts.connector ?? (opts.splice ? spliceConnector(opts.splice) : userspaceConnector);
-    if (opts.splice && deps.registry && deps.registry.getSingleMetric('sluice_splice_enabled') === undefined) registerSpliceMetrics(deps.registry, opts.splice);
+    this.#connector = opts.connector ?? userspaceConnector;
+    if (opts.connector === undefined && opts.splice !== undefined) this.useSplice(opts.splice);
     this.#opts = {
       helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
       helloMaxBytes: opts.helloMaxBytes ?? 16_384,
@@ -64,6 +64,13 @@ export class L4Plane {
       udpIdleTimeoutMs: opts.udpIdleTimeoutMs ?? 60_000,
       udpMaxFlows: opts.udpMaxFlows ?? 16_384,
     };
+  }
+
+  /** Relay new connections through this splice engine (kernel when enabled, userspace per connection otherwise). */
+  useSplice(engine: SpliceEngine): void {
+    this.#connector = spliceConnector(engine);
+    const registry = this.#deps.registry;
+    if (registry && registry.getSingleMetric('sluice_splice_enabled') === undefined) registerSpliceMetrics(registry, engine);
   }
 
   /** Keys ("address|port") of HTTPS ports of `table` that this plane binds and fronts: the HTTP plane must not bind them. */
@@ -120,14 +127,7 @@ export class L4Plane {
       }
       const server: L4Server = cp.transport === 'udp'
         ? new L4UdpServer({ logger: this.#deps.logger, observer: this.#observer, idleTimeoutMs: this.#opts.udpIdleTimeoutMs, maxFlows: this.#opts.udpMaxFlows }, cp)
-        : new L4TcpServer({
-          logger: this.#deps.logger,
-          observer: this.#observer,
-          connector: this.#connector,
-          helloTimeoutMs: this.#opts.helloTimeoutMs,
-          helloMaxBytes: this.#opts.helloMaxBytes,
-          connectTimeoutMs: this.#opts.connectTimeoutMs,
-        }, cp, https);
+        : new L4TcpServer(this.#tcpDeps(), cp, https);
       binds.push(server.listen().then(
         () => {
           this.#servers.set(key, server);
@@ -144,6 +144,21 @@ export class L4Plane {
     this.#balancers = compiled.balancers;
     for (const key of this.#contexts.keys()) if (!compiled.usedContexts.has(key)) this.#contexts.delete(key);
     return listeners;
+  }
+
+  /** Connection dependencies; the connector is read per connection (useSplice may swap it). */
+  #tcpDeps(): TcpServerDeps {
+    const plane = this;
+    return {
+      logger: this.#deps.logger,
+      observer: this.#observer,
+      get connector() {
+        return plane.#connector;
+      },
+      helloTimeoutMs: this.#opts.helloTimeoutMs,
+      helloMaxBytes: this.#opts.helloMaxBytes,
+      connectTimeoutMs: this.#opts.connectTimeoutMs,
+    };
   }
 
   /** The HTTPS server of a fronted port: kept across tables, updated with the newly compiled port. */

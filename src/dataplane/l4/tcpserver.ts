@@ -31,7 +31,15 @@ export class L4TcpServer {
       s.once('close', () => this.#sockets.delete(s));
     };
     const connDeps: TcpConnectionDeps = {
-      ...deps,
+      logger: deps.logger,
+      observer: deps.observer,
+      // A getter, not a copy: the plane may switch to kernel splicing later.
+      get connector() {
+        return deps.connector;
+      },
+      helloTimeoutMs: deps.helloTimeoutMs,
+      helloMaxBytes: deps.helloMaxBytes,
+      connectTimeoutMs: deps.connectTimeoutMs,
       https: (socket) => {
         const target = this.#https;
         if (target === undefined) socket.destroy();
