@@ -33,4 +33,9 @@ export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
   'HTTPRouteResponseHeaderModification',
   'HTTPRouteSchemeRedirect',
   'ReferenceGrant',
+  'TCPRoute',
+  'TLSRoute',
+  'TLSRouteModeMixed',
+  'TLSRouteModeTerminate',
+  'UDPRoute',
 ].sort());
