@@ -8,7 +8,7 @@ import { createSpliceEngine, type SpliceEngine } from '../../../src/native/splic
 import {
   backend, cluster, connectTcp, connectTls, firstLine, freePort, l4route, listener, newPlane, port, readAll, sha256, table, tcpBackend,
   testCA, tlsBackend, until,
-} from './fixtures.js';
+} from './fixtures/l4.js';
 import { backend as httpBackend, cluster as httpCluster, request, route as httpRoute, startEcho, vhost } from '../fixtures/helpers.js';
 
 const ca = testCA();

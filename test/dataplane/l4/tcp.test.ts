@@ -4,7 +4,7 @@ import t from 'tap';
 import {
   backend, cluster, connectTcp, firstLine, freePort, invalidBackend, l4route, listener, newPlane, outcome, port, readAll, sha256, table,
   tcpBackend, until,
-} from './fixtures.js';
+} from './fixtures/l4.js';
 
 t.test('TCPRoute: bytes both ways to the backend, one access log line per connection', async (t) => {
   const b = await tcpBackend('alpha');

@@ -5,7 +5,7 @@ import t from 'tap';
 import {
   backend, cluster, connectTcp, connectTls, firstLine, freePort, l4route, listener, newPlane, outcome, port, readAll, sha256, table,
   tcpBackend, testCA, tlsBackend, until,
-} from './fixtures.js';
+} from './fixtures/l4.js';
 import { backend as httpBackend, cluster as httpCluster, request, route as httpRoute, startEcho, vhost } from '../fixtures/helpers.js';
 
 const ca = testCA();

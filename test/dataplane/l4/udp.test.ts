@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Registry } from 'prom-client';
-import { backend, cluster, freePort, invalidBackend, l4route, listener, newPlane, port, table, udpBackend, udpClient, until } from './fixtures.js';
+import { backend, cluster, freePort, invalidBackend, l4route, listener, newPlane, port, table, udpBackend, udpClient, until } from './fixtures/l4.js';
 
 t.test('UDPRoute: datagrams both ways; one flow (one backend socket) per client address and port', async (t) => {
   const b = await udpBackend('dns');
