@@ -8,7 +8,7 @@ import { normalizeHost } from './hostindex.js';
 /** TLS settings every HTTPS listener gets. */
 export const SERVER_TLS_OPTIONS = {
   minVersion: 'TLSv1.2',
-  // HTTP/1.1; ALPN h2 is added by the listeners (src/dataplane/h2) for now: advertising h2 would make browsers pick it.
+  // The per-certificate contexts offer HTTP/1.1; the HTTPS port server adds h2 (src/dataplane/h2/front.ts).
   ALPNProtocols: ['http/1.1'],
 } as const;
 
