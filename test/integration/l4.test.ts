@@ -218,6 +218,11 @@ ${l4Service('udp-backend', udp.ports.udp!, 'UDP', 53)}`);
   const splicing = sluice.stderr().includes('eBPF sockmap splicing on');
   t.same([...relays], [splicing ? 'kernel' : 'userspace'], `passthrough and TCP connections relayed by ${splicing ? 'the kernel' : 'userspace'}`);
 
+  const metrics = (await httpGet(`${sluice.admin}/metrics`)).body;
+  t.match(metrics, /sluice_l4_connections_total\{listener="default\/l4\/tcp",protocol="tcp",reason="closed"\} 6/, 'L4 connection metrics');
+  t.match(metrics, /sluice_l4_bytes_total\{listener="default\/l4\/tls-passthrough",direction="rx"\} [1-9]/, 'L4 byte metrics');
+  t.match(metrics, new RegExp(`sluice_splice_enabled ${splicing ? 1 : 0}`), 'splice engine metrics');
+
   const dump = await httpGet(`${sluice.admin}/config_dump`);
   const statuses = (dump.json<{ statuses: { kind: string; name: string; status: { parents?: { conditions: { type: string; status: string }[] }[] } }[] }>()).statuses;
   for (const kind of ['TLSRoute', 'TCPRoute', 'UDPRoute']) {
