@@ -193,6 +193,19 @@ function renderResults(args: {
     }
   }
 
+  const unclaimed = outcomes.filter((o) => o.result === 'not-supported' && Object.values(o.profiles ?? {}).includes('extended'));
+  L.push(`## Not claimed: extended tests that did not run (${unclaimed.length})`);
+  L.push('');
+  L.push('These tests need a feature that `GatewayClass sluice` does not list, so the suite did not run them and');
+  L.push('they do not count. Where a forced run showed what would happen, the note says so.');
+  L.push('');
+  for (const o of unclaimed) {
+    const missing = o.features.filter((f) => !args.features.includes(f) && !['Gateway', 'HTTPRoute', 'ReferenceGrant', 'GRPCRoute', 'TLSRoute', 'TCPRoute', 'UDPRoute'].includes(f));
+    const note = args.rootCauses.get(o.name);
+    L.push(`- **${o.name}** (needs ${missing.join(', ') || o.features.join(', ')})${note ? `: ${note.replace(/\s*\n\s*/g, ' ')}` : ''}`);
+  }
+  L.push('');
+
   L.push('## All tests');
   L.push('');
   L.push(`| Test | ${profiles.join(' | ')} | Result | Seconds |`);
