@@ -236,3 +236,40 @@ t.test('an HTTPS listener and a passthrough listener share a port: HTTP requests
   s.destroy();
   await until(() => plane.log.some((e) => e.protocol === 'tls-passthrough') && plane.log.some((e) => e.method === 'GET'), 5000, 'both log lines');
 });
+
+t.test('a port switching between HTTPS only and HTTPS shared with a passthrough listener keeps serving HTTPS', async (t) => {
+  const web = await startEcho('web');
+  const pass = await tlsBackend('pass', certA);
+  const p = await freePort();
+  const plane = newPlane();
+  t.teardown(async () => {
+    await plane.dp.close();
+    await web.close();
+    await pass.close();
+  });
+  const httpsListener = {
+    ...listener('https', 'HTTPS', { hostname: '*.example.com', cert: gatewayCert }),
+    tlsMode: 'Terminate' as const,
+    virtualHosts: [vhost('*.example.com', [httpRoute('web', {}, { backends: [httpBackend('web')] })])],
+  };
+  const passListener = listener('pass', 'TLS', { tlsMode: 'Passthrough', hostname: 'a.example.com', routes: [l4route('p', [backend('pass')], ['a.example.com'], 'TLSRoute')] });
+  const clusters = [cluster('pass', [pass.endpoint]), httpCluster('web', [web.endpoint])];
+  const get = async (): Promise<number> => (await request(p, '/', { host: 'www.example.com', tls: { servername: 'www.example.com', ca: ca.certPem } })).status;
+  const passFirstLine = async (): Promise<string> => {
+    const s = await connectTls(p, 'a.example.com', ca.certPem);
+    const line = await firstLine(s);
+    s.destroy();
+    return line;
+  };
+
+  await plane.dp.apply(table([port(p, 'HTTPS', [httpsListener])], clusters));
+  t.equal(await get(), 200, 'HTTPS only');
+  await plane.dp.apply(table([port(p, 'HTTPS', [passListener, httpsListener])], clusters));
+  t.equal(await get(), 200, 'HTTPS after the port became shared');
+  t.equal(await passFirstLine(), 'pass sni=a.example.com', 'passthrough on the shared port');
+  await plane.dp.apply(table([port(p, 'HTTPS', [httpsListener])], clusters));
+  t.equal(await get(), 200, 'HTTPS after the passthrough listener left');
+  const s = await connectTls(p, 'a.example.com', ca.certPem);
+  t.match(s.getPeerCertificate().subjectaltname, /\*\.example\.com/, 'a.example.com is now served by the HTTPS listener (its certificate, not the backend\'s)');
+  s.destroy();
+});
