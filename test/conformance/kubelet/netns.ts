@@ -63,35 +63,43 @@ export class PodNetwork implements PodNetworkInfo {
     const namespace = `sluice-pods-${tag}`;
     const hostInterface = `slp${tag}h`.slice(0, 15);
     const podInterface = `slp${tag}p`.slice(0, 15);
-    // A /16 nobody on this machine uses: no route or address mentions it.
+    // A /16 nobody on this machine uses: no route or address mentions it. Another run may pick
+    // the same one at the same moment; then adding its route fails and the next one is tried.
     const taken = ip(['-4', 'route', 'show', 'table', 'all']) + ip(['-4', 'addr', 'show']);
-    let prefix = '';
-    for (let second = 240; second <= 250 && !prefix; second++) {
-      if (!taken.includes(`10.${second}.`)) prefix = `10.${second}`;
+    let lastError: unknown;
+    for (let second = 240; second <= 250; second++) {
+      const prefix = `10.${second}`;
+      if (taken.includes(`${prefix}.`)) continue;
+      const net = new PodNetwork(
+        { namespace, cidr: `${prefix}.0.0/16`, hostIP: `${prefix}.0.1`, hostInterface, podInterface },
+        prefix,
+      );
+      try {
+        net.#setUp();
+        return net;
+      } catch (err) {
+        net.destroy();
+        lastError = err;
+      }
     }
-    if (!prefix) throw new PodNetworkError('no free 10.240-250.0.0/16 for the pod network');
-    const net = new PodNetwork(
-      { namespace, cidr: `${prefix}.0.0/16`, hostIP: `${prefix}.0.1`, hostInterface, podInterface },
-      prefix,
-    );
-    net.#teardownLinks();
-    try {
-      ip(['netns', 'add', namespace]);
-      ip(['link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', podInterface]);
-      ip(['link', 'set', podInterface, 'netns', namespace]);
-      ip(['addr', 'add', `${net.hostIP}/32`, 'dev', hostInterface]);
-      ip(['link', 'set', hostInterface, 'up']);
-      ip(['route', 'add', net.cidr, 'dev', hostInterface, 'src', net.hostIP]);
-      ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
-      ip(['-n', namespace, 'link', 'set', podInterface, 'up']);
-      // Only the /16 is reachable from inside: no default route out of the namespace.
-      ip(['-n', namespace, 'route', 'add', net.cidr, 'dev', podInterface]);
-    } catch (err) {
-      net.destroy();
-      throw err;
-    }
-    return net;
+    throw new PodNetworkError('no free 10.240-250.0.0/16 for the pod network', { cause: lastError });
   }
+
+  #setUp(): void {
+    const { namespace, hostInterface, podInterface } = this;
+    this.#teardownLinks();
+    ip(['netns', 'add', namespace]);
+    ip(['link', 'add', hostInterface, 'type', 'veth', 'peer', 'name', podInterface]);
+    ip(['link', 'set', podInterface, 'netns', namespace]);
+    ip(['addr', 'add', `${this.hostIP}/32`, 'dev', hostInterface]);
+    ip(['link', 'set', hostInterface, 'up']);
+    ip(['route', 'add', this.cidr, 'dev', hostInterface, 'src', this.hostIP]);
+    ip(['-n', namespace, 'link', 'set', 'lo', 'up']);
+    ip(['-n', namespace, 'link', 'set', podInterface, 'up']);
+    // Only the /16 is reachable from inside: no default route out of the namespace.
+    ip(['-n', namespace, 'route', 'add', this.cidr, 'dev', podInterface]);
+  }
+
 
   /** Give the next free pod address to the namespace and return it. */
   allocate(): string {
