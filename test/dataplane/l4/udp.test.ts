@@ -120,3 +120,20 @@ t.test('a backend that answers with ICMP unreachable closes the flow; the next d
   t.equal(plane.log[0].reason, 'upstream_error');
   t.equal(plane.log[0].upstream_error, 'ECONNREFUSED');
 });
+
+t.test('a UDP listener on every address (dual-stack) answers IPv4 clients from the address they used', async (t) => {
+  const b = await udpBackend('any');
+  const p = await freePort();
+  const plane = newPlane();
+  t.teardown(async () => {
+    await plane.dp.close();
+    await b.close();
+  });
+  await plane.dp.apply(table(
+    [port(p, 'UDP', [listener('udp', 'UDP', { routes: [l4route('r', [backend('c')], [], 'UDPRoute')] })], '')],
+    [cluster('c', [b.endpoint], 'udp')],
+  ));
+  const c = await udpClient(plane.bound(`|${p}|udp`));
+  t.teardown(() => c.close());
+  t.equal(await c.ask('v4'), 'any:v4');
+});
