@@ -97,6 +97,9 @@ func packageVersion(t *testing.T) string {
 }
 
 func TestConformance(t *testing.T) {
+	if os.Getenv("KUBECONFIG") == "" {
+		t.Skip("KUBECONFIG is not set: run the suite through test/conformance/run (npm run conformance)")
+	}
 	opts := conformance.DefaultOptions(t)
 	if !flagGiven("gateway-class") && opts.GatewayClassName == "gateway-conformance" {
 		opts.GatewayClassName = defaultGatewayClass
