@@ -291,8 +291,12 @@ if (ctx) {
       return header(e, 'foo')?.[0] === 'after-restart' ? true : undefined;
     });
     t.equal((await get(`http://${addr.echo}/`, 'late.example.com')).echo().pod, pods.echo2.name, 'new route serves');
-    const echo = await gatewayStatus('echo', 'echo');
-    t.equal(echo.listeners?.[0]?.attachedRoutes, 3, 'attachedRoutes updated');
+    // Status is written asynchronously after the data plane has the route.
+    const attached = await eventually('attachedRoutes to reach 3', async () => {
+      const n = (await gatewayStatus('echo', 'echo')).listeners?.[0]?.attachedRoutes;
+      return n === 3 ? n : undefined;
+    }).catch(async () => (await gatewayStatus('echo', 'echo')).listeners?.[0]?.attachedRoutes);
+    t.equal(attached, 3, 'attachedRoutes updated');
     // The Service of a deleted Gateway is garbage-collected through its ownerReference.
     await remove(client, { apiVersion: GW, kind: 'Gateway', metadata: { name: 'echo-tls', namespace: 'echo' } });
     await poll('Service echo/sluice-echo-tls to be collected', 60_000, async () => ((await getObject(client, 'Service', 'v1', 'echo', 'sluice-echo-tls')) ? undefined : true));

@@ -6,13 +6,13 @@ import { eventually, freePort, httpGet, serviceYaml, sleep, startSluice, tempDir
 
 const GW_ADDR = '127.0.0.1';
 
-async function setup(t: Test): Promise<{ v1: EchoServer; v2: EchoServer; port: number; config: string; sluice: SluiceProcess; yaml: (opts?: { v1Weight?: number; v2Weight?: number }) => string }> {
+async function setup(t: Test): Promise<{ v1: EchoServer; v2: EchoServer; port: number; config: string; sluice: SluiceProcess; yaml: (opts?: { v1Weight?: number; v2Weight?: number; generation?: string }) => string }> {
   const v1 = await startEcho({ listen: '127.0.0.1:0', name: 'echo-v1', namespace: 'default', quiet: true });
   const v2 = await startEcho({ listen: '127.0.0.1:0', name: 'echo-v2', namespace: 'default', quiet: true });
   const port = await freePort(GW_ADDR);
   const tmp = tempDir();
   const config = join(tmp.dir, 'gateway.yaml');
-  const yaml = ({ v1Weight = 95, v2Weight = 5 } = {}): string => `
+  const yaml = ({ v1Weight = 95, v2Weight = 5, generation = 'initial' }: { v1Weight?: number; v2Weight?: number; generation?: string } = {}): string => `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: echo, namespace: default }
@@ -40,7 +40,7 @@ spec:
       filters:
         - type: RequestHeaderModifier
           requestHeaderModifier:
-            add: [{ name: foo, value: bar }]
+            add: [{ name: foo, value: bar }, { name: x-generation, value: ${generation} }]
       backendRefs:
         - { name: echo-v1, port: 80, weight: ${v1Weight} }
         - { name: echo-v2, port: 80, weight: ${v2Weight} }
@@ -119,10 +119,15 @@ t.test('a config change under load drops no request, and a broken edit keeps the
   const workers = Array.from({ length: 8 }, () => worker());
   for (let i = 0; i < 6; i++) {
     await sleep(150);
-    writeConfig(config, yaml(i % 2 === 0 ? { v1Weight: 0, v2Weight: 1 } : { v1Weight: 1, v2Weight: 0 }));
+    const last = i === 5;
+    writeConfig(config, yaml({ ...(i % 2 === 0 ? { v1Weight: 0, v2Weight: 1 } : { v1Weight: 1, v2Weight: 0 }), generation: last ? 'final' : `g${i}` }));
   }
-  // Wait until the last change (all traffic to echo-v1) is live.
-  await eventually(async () => (await httpGet(`${url}?probe`)).json().pod === 'echo-v1', 10_000, 'last reload');
+  // Wait until the last change (all traffic to echo-v1, generation "final") is live.
+  await eventually(async () => {
+    const body = (await httpGet(`${url}?probe`)).json();
+    const gen = body.headers['X-Generation'] ?? body.headers['x-generation'];
+    return body.pod === 'echo-v1' && gen?.[0] === 'final';
+  }, 10_000, 'last reload');
   const doneDuringReloads = done;
   stop = true;
   await Promise.all(workers);
