@@ -68,6 +68,8 @@ export function preflightHeaders(c: CompiledCors, origin: string, reqMethod: str
     if (c.anyHeader) out.push('access-control-allow-headers', c.credentials ? reqHeaders : '*');
     else if (c.headers !== '') out.push('access-control-allow-headers', c.headers);
   }
+  // The conformance suite (HTTPRouteCORS) expects expose-headers on preflights too.
+  if (c.expose !== '') out.push('access-control-expose-headers', c.expose);
   out.push('access-control-max-age', c.maxAge);
   if (!c.anyOrigin) out.push('vary', 'Origin');
   return out;

@@ -159,6 +159,7 @@ t.test('CORS preflight and actual request', async (t) => {
   t.equal(pre.headers['access-control-allow-headers'], 'x-custom');
   t.equal(pre.headers['access-control-allow-credentials'], 'true');
   t.equal(pre.headers['access-control-max-age'], '60');
+  t.equal(pre.headers['access-control-expose-headers'], 'x-exposed', 'preflights carry expose-headers too (HTTPRouteCORS)');
   t.equal(main.seen.length, 0, 'preflight answered by the gateway');
   const denied = await request(p, '/', { method: 'OPTIONS', headers: { origin: 'https://evil.test', 'access-control-request-method': 'PUT' } });
   t.notOk(denied.headers['access-control-allow-origin']);
