@@ -22,11 +22,13 @@ interface Ports {
   nginx: number;
   haproxy: number;
   nodeHttpProxy: number;
+  undiciDispatch: number;
+  nodeHello: number;
   sluiceAdmin: number;
 }
 
 function ports(base: number): Ports {
-  return { upstream: base, sluice: base + 1, nginx: base + 2, haproxy: base + 3, nodeHttpProxy: base + 4, sluiceAdmin: base + 9 };
+  return { upstream: base, sluice: base + 1, nginx: base + 2, haproxy: base + 3, nodeHttpProxy: base + 4, undiciDispatch: base + 5, nodeHello: base + 6, sluiceAdmin: base + 9 };
 }
 
 const routedHeaders: Record<string, string> = { host: ROUTE.host, [ROUTE.header[0]]: ROUTE.header[1] };
@@ -36,7 +38,8 @@ async function checkRouting(name: string, port: number, proc: Managed | undefine
   await waitUntil(`${name} on :${port}`, 20_000, async () => {
     if (proc !== undefined) assertAlive(proc);
     const r = await httpGet(port, REQUEST_PATH, routedHeaders);
-    return r.status === 200 && r.body === UPSTREAM_BODY;
+    if (r.status === 200 && r.body === UPSTREAM_BODY) return true;
+    throw new Error(`routed request got ${r.status} ${JSON.stringify(r.body.slice(0, 80))}`);
   });
   if (proc === undefined) return;
   const miss = await httpGet(port, REQUEST_PATH, { host: ROUTE.host });
@@ -91,6 +94,9 @@ export const httpScenario: Scenario = {
   ratios: [
     { label: 'Sluice / nginx', numerator: 'sluice', denominator: 'nginx', goal: 0.5 },
     { label: 'Sluice / node-http-proxy', numerator: 'sluice', denominator: 'node-http-proxy', goal: 1.8 },
+    { label: 'Sluice / undici-dispatch (bare Node proxy, same round)', numerator: 'sluice', denominator: 'undici-dispatch' },
+    { label: 'undici-dispatch / nginx (anchors doc: 0.36–0.39)', numerator: 'undici-dispatch', denominator: 'nginx' },
+    { label: 'node-hello / nginx (anchors doc: 1.07)', numerator: 'node-hello', denominator: 'nginx' },
   ],
 
   describe(ctx) {
@@ -102,7 +108,7 @@ export const httpScenario: Scenario = {
     return [
       `Upstream: nginx, 1 worker, \`return 200 "${UPSTREAM_BODY}"\`, keepalive_requests 1000000 (as in the anchors doc).`,
       `Request: \`GET ${REQUEST_PATH}\` with \`Host: ${ROUTE.host}\` and \`${ROUTE.header[0]}: ${ROUTE.header[1]}\`; every proxy routes on host + PathPrefix ${ROUTE.prefix} + that header and answers 404 otherwise (checked before measuring).`,
-      `Proxies: Sluice (\`bin/sluice run --config\`, HTTPRoute -> Service + EndpointSlice on 127.0.0.1, access log to /dev/null); nginx 1 worker, upstream keepalive 64; HAProxy nbthread 1, mode http, http-keep-alive, http-reuse always; node-http-proxy with http.Agent({keepAlive, maxSockets: 128}); direct = the upstream itself. No access logs in nginx/HAProxy.`,
+      `Proxies: Sluice (\`bin/sluice run --config\`, HTTPRoute -> Service + EndpointSlice on 127.0.0.1, access log to /dev/null); nginx 1 worker, upstream keepalive 64; HAProxy nbthread 1, mode http, http-keep-alive, http-reuse always; node-http-proxy with http.Agent({keepAlive, maxSockets: 128}); undici-dispatch = node:http + undici Pool({connections: 128}).dispatch writing straight into the response (the anchors doc's best plain Node design, no gateway features); node-hello = node:http answering the 13 bytes itself (calibration, no upstream hop); direct = the upstream itself. No access logs in nginx/HAProxy.`,
       `Load: wrk -t${c.threads} -c${c.connections}, ${c.warmupS}s warm-up then ${c.durationS}s measured, ${c.rounds} round(s), order rotating per round; ${pin}. All proxies stay up (idle) while another is measured.`,
     ].join('\n');
   },
@@ -178,17 +184,17 @@ export const httpScenario: Scenario = {
         return proc;
       },
     };
-    const nodeHttpProxy: Target = {
-      name: 'node-http-proxy',
-      description: 'benchmarks/proxies/node-http-proxy.ts (http-proxy + keep-alive agent)',
+    const nodeBaseline = (name: string, script: string, port: number, description: string): Target => ({
+      name,
+      description,
       async start(c) {
         const proc = c.procs.start({
-          name: 'node-http-proxy',
+          name,
           command: c.nodeBin,
           args: [
-            `${c.root}/benchmarks/proxies/node-http-proxy.ts`,
+            `${c.root}/benchmarks/proxies/${script}`,
             '--listen',
-            `127.0.0.1:${p.nodeHttpProxy}`,
+            `127.0.0.1:${port}`,
             '--upstream',
             `127.0.0.1:${p.upstream}`,
             '--host',
@@ -202,10 +208,28 @@ export const httpScenario: Scenario = {
           ],
           cpus: c.config.proxyCpus,
         });
-        await checkRouting('node-http-proxy', p.nodeHttpProxy, proc);
+        await checkRouting(name, port, proc);
         return proc;
       },
-    };
+    });
+    const nodeHttpProxy = nodeBaseline(
+      'node-http-proxy',
+      'node-http-proxy.ts',
+      p.nodeHttpProxy,
+      'benchmarks/proxies/node-http-proxy.ts (http-proxy + keep-alive agent)',
+    );
+    const undiciDispatch = nodeBaseline(
+      'undici-dispatch',
+      'undici-dispatch.ts',
+      p.undiciDispatch,
+      'benchmarks/proxies/undici-dispatch.ts (node:http + undici Pool.dispatch, no gateway features)',
+    );
+    const nodeHello = nodeBaseline(
+      'node-hello',
+      'node-hello.ts',
+      p.nodeHello,
+      'benchmarks/proxies/node-hello.ts (calibration: node:http answering itself, no upstream hop)',
+    );
     const direct: Target = {
       name: 'direct',
       description: 'the upstream itself (shares the load core with wrk)',
@@ -217,8 +241,10 @@ export const httpScenario: Scenario = {
     targetPorts.set('nginx', p.nginx);
     targetPorts.set('haproxy', p.haproxy);
     targetPorts.set('node-http-proxy', p.nodeHttpProxy);
+    targetPorts.set('undici-dispatch', p.undiciDispatch);
+    targetPorts.set('node-hello', p.nodeHello);
     targetPorts.set('direct', p.upstream);
-    return [sluice, nginx, haproxy, nodeHttpProxy, direct];
+    return [sluice, nginx, haproxy, nodeHttpProxy, undiciDispatch, nodeHello, direct];
   },
 
   async warmup(ctx, target, label) {
