@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../util/log.js';
 import { SluiceError } from '../errors.js';
+import { DispatchControllerBase } from './dispatch-controller.js';
 import type { UpstreamDispatchOptions } from './upstreams.js';
 
 /**
@@ -210,45 +211,30 @@ function failBeforeStart(handler: RawResponseHandler, err: Error): void {
 }
 
 /** The controller one request sees; it goes stale once its exchange is over. */
-class ExchangeController implements Dispatcher.DispatchController {
-  #aborted = false;
-  #reason: Error | null = null;
-  #paused = false;
+class ExchangeController extends DispatchControllerBase {
   rawHeaders: string[] | null = null;
   rawTrailers: string[] | null = null;
 
-  constructor(readonly conn: Connection | null, readonly exchange: number) {}
-
-  get aborted(): boolean {
-    return this.#aborted;
+  constructor(readonly conn: Connection | null, readonly exchange: number) {
+    super();
   }
 
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  get reason(): Error | null {
-    return this.#reason;
-  }
-
-  abort(reason: Error): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
+  /** The connection, while it still serves this controller's exchange. */
+  #current(): Connection | null {
     const conn = this.conn;
-    if (conn !== null && conn.exchange === this.exchange) conn.abortCurrent();
+    return conn !== null && conn.exchange === this.exchange ? conn : null;
   }
 
-  pause(): void {
-    this.#paused = true;
-    const conn = this.conn;
-    if (conn !== null && conn.exchange === this.exchange) conn.socket.pause();
+  protected onAbort(): void {
+    this.#current()?.abortCurrent();
   }
 
-  resume(): void {
-    this.#paused = false;
-    const conn = this.conn;
-    if (conn !== null && conn.exchange === this.exchange) conn.socket.resume();
+  protected onPause(): void {
+    this.#current()?.socket.pause();
+  }
+
+  protected onResume(): void {
+    this.#current()?.socket.resume();
   }
 }
 

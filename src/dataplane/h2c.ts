@@ -3,6 +3,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../util/log.js';
 import { lowerName } from './headers.js';
+import { DispatchControllerBase } from './dispatch-controller.js';
 import { H2UpstreamError } from './errors.js';
 
 const { NGHTTP2_CANCEL } = http2.constants;
@@ -89,39 +90,20 @@ export class H2cUpstream {
 }
 
 /** DispatchController over an HTTP/2 stream. */
-class H2Controller implements Dispatcher.DispatchController {
-  #paused = false;
-  #aborted = false;
-  #reason: Error | null = null;
-
-  constructor(readonly stream: ClientHttp2Stream | undefined) {}
-
-  get aborted(): boolean {
-    return this.#aborted;
+class H2Controller extends DispatchControllerBase {
+  constructor(readonly stream: ClientHttp2Stream | undefined) {
+    super();
   }
 
-  get paused(): boolean {
-    return this.#paused;
-  }
-
-  get reason(): Error | null {
-    return this.#reason;
-  }
-
-  abort(reason: Error): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#reason = reason;
+  protected onAbort(): void {
     if (this.stream && !this.stream.destroyed) this.stream.close(NGHTTP2_CANCEL);
   }
 
-  pause(): void {
-    this.#paused = true;
+  protected onPause(): void {
     this.stream?.pause();
   }
 
-  resume(): void {
-    this.#paused = false;
+  protected onResume(): void {
     this.stream?.resume();
   }
 }

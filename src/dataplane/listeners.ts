@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { ListenError } from '../errors.js';
+import { bindAll } from './bind.js';
 import type { CompiledPort } from './compiled.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { handleRequest, type ProxyRuntime } from './proxy.js';
@@ -14,9 +14,6 @@ export interface PortServerOptions {
   readonly keepAliveTimeoutMs: number;
   readonly metrics: DataPlaneMetrics | undefined;
 }
-
-/** Errors that mean "this host has no IPv6": fall back to 0.0.0.0 for the all-addresses bind. */
-const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EINVAL', 'EPROTONOSUPPORT']);
 
 /**
  * One bound address:port. The server stays bound across table versions; apply()
@@ -92,28 +89,10 @@ export class PortServer {
   /** Bind. '' means every address: '::' dual-stack, or 0.0.0.0 without IPv6. Rejects with a ListenError. */
   async listen(): Promise<void> {
     const { address, port } = this.state;
-    if (address === '') {
-      try {
-        await this.#listenOn('::', port, false);
-        return;
-      } catch (err) {
-        if (!NO_IPV6.has((err as NodeJS.ErrnoException).code ?? '')) throw this.#listenError(address, port, err);
-      }
-      try {
-        await this.#listenOn('0.0.0.0', port, false);
-      } catch (err) {
-        throw this.#listenError(address, port, err);
-      }
-      return;
-    }
-    try {
-      await this.#listenOn(address, port, false);
-    } catch (err) {
-      throw this.#listenError(address, port, err);
-    }
+    await bindAll(address, port, (host) => this.#listenOn(host, port));
   }
 
-  #listenOn(host: string, port: number, ipv6Only: boolean): Promise<void> {
+  #listenOn(host: string, port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const onError = (err: Error): void => {
         this.server.off('listening', onListening);
@@ -126,19 +105,8 @@ export class PortServer {
       };
       this.server.once('error', onError);
       this.server.once('listening', onListening);
-      this.server.listen({ host, port, ipv6Only, exclusive: true });
+      this.server.listen({ host, port, ipv6Only: false, exclusive: true });
     });
-  }
-
-  #listenError(address: string, port: number, err: unknown): ListenError {
-    const code = (err as NodeJS.ErrnoException).code ?? 'UNKNOWN';
-    const shown = address === '' ? `*:${port}` : address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
-    const why: Record<string, string> = {
-      EADDRINUSE: 'address already in use',
-      EADDRNOTAVAIL: 'address not available on this host',
-      EACCES: 'permission denied (ports below 1024 need CAP_NET_BIND_SERVICE)',
-    };
-    return new ListenError(`cannot bind ${shown}: ${why[code] ?? (err as Error).message} (${code})`, address, port, { cause: err });
   }
 
   /** The port the OS bound (useful with port 0 in tests). */

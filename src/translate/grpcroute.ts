@@ -5,8 +5,9 @@ import { metaOf } from './context.js';
 import { Reason } from './conditions.js';
 import { translateFilters } from './filters.js';
 import { normalizeHostname } from './hostnames.js';
+import { regexCompiles, translateHeaderMatches } from './matches.js';
 import type { RouteTranslation } from './httproute.js';
-import type { HttpActionIR, HttpMatchIR, HttpRouteIR, StringMatchIR, WeightedBackendIR } from './ir.js';
+import type { HttpActionIR, HttpMatchIR, HttpRouteIR, WeightedBackendIR } from './ir.js';
 import type { GRPCRouteMatch, GRPCRouteRule, HTTPRouteFilter, Problem } from './types.js';
 
 const GRPC_FILTERS: ReadonlySet<string> = new Set(['RequestHeaderModifier', 'ResponseHeaderModifier', 'RequestMirror', 'ExtensionRef']);
@@ -97,15 +98,8 @@ function translateRule(
 }
 
 export function translateGrpcMatch(m: GRPCRouteMatch | undefined, field: string): HttpMatchIR | { problem: Problem } {
-  const headers: StringMatchIR[] = [];
-  for (const [i, h] of (m?.headers ?? []).entries()) {
-    const name = h.name.toLowerCase();
-    if (headers.some((x) => x.name === name)) continue;
-    const type = h.type ?? 'Exact';
-    if (type !== 'Exact' && type !== 'RegularExpression') return { problem: { reason: Reason.UnsupportedValue, message: `${field}.headers[${i}]: match type ${String(type)} is not supported` } };
-    if (type === 'RegularExpression' && !compiles(h.value)) return { problem: { reason: Reason.UnsupportedValue, message: `${field}.headers[${i}]: invalid regular expression ${JSON.stringify(h.value)}` } };
-    headers.push({ type, name, value: h.value });
-  }
+  const headers = translateHeaderMatches(m?.headers, field);
+  if ('problem' in headers) return headers;
   const mm = m?.method;
   if (mm === undefined) return { path: { type: 'PathPrefix', value: '/' }, headers, queryParams: [] };
   const type = mm.type ?? 'Exact';
@@ -120,7 +114,7 @@ export function translateGrpcMatch(m: GRPCRouteMatch | undefined, field: string)
     else path = { type: 'RegularExpression', value: `/${ANY_SEGMENT}/${escapeRegExp(method ?? '')}` };
   } else {
     for (const [what, pattern] of [['service', service], ['method', method]] as const) {
-      if (pattern && !compiles(pattern)) return { problem: { reason: Reason.UnsupportedValue, message: `${field}.method.${what}: invalid regular expression ${JSON.stringify(pattern)}` } };
+      if (pattern && !regexCompiles(pattern)) return { problem: { reason: Reason.UnsupportedValue, message: `${field}.method.${what}: invalid regular expression ${JSON.stringify(pattern)}` } };
     }
     path = { type: 'RegularExpression', value: `/(?:${service || ANY_SEGMENT})/(?:${method || ANY_SEGMENT})` };
   }
@@ -129,13 +123,4 @@ export function translateGrpcMatch(m: GRPCRouteMatch | undefined, field: string)
 
 function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
-}
-
-function compiles(pattern: string): boolean {
-  try {
-    new RegExp(`^(?:${pattern})$`);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -17,20 +17,14 @@ export function translateMatch(m: HTTPRouteMatch | undefined, field: string): Ma
   if (path.type !== 'Exact' && path.type !== 'PathPrefix' && path.type !== 'RegularExpression') {
     return { problem: { reason: Reason.UnsupportedValue, message: `${field}.path: type ${String(path.type)} is not supported` } };
   }
-  if (path.type === 'RegularExpression' && !compiles(path.value)) {
+  if (path.type === 'RegularExpression' && !regexCompiles(path.value)) {
     return { problem: { reason: Reason.UnsupportedValue, message: `${field}.path: invalid regular expression ${JSON.stringify(path.value)}` } };
   }
   if (path.type !== 'RegularExpression' && !path.value.startsWith('/')) {
     return { problem: { reason: Reason.UnsupportedValue, message: `${field}.path: ${JSON.stringify(path.value)} must start with "/"` } };
   }
-  const headers: StringMatchIR[] = [];
-  for (const [i, h] of (m?.headers ?? []).entries()) {
-    const name = h.name.toLowerCase();
-    if (headers.some((x) => x.name === name)) continue;
-    const s = stringMatch(h.type ?? 'Exact', name, h.value, `${field}.headers[${i}]`);
-    if ('problem' in s) return { problem: s.problem };
-    headers.push(s);
-  }
+  const headers = translateHeaderMatches(m?.headers, field);
+  if ('problem' in headers) return { problem: headers.problem };
   const queryParams: StringMatchIR[] = [];
   for (const [i, q] of (m?.queryParams ?? []).entries()) {
     if (queryParams.some((x) => x.name === q.name)) continue;
@@ -47,17 +41,34 @@ export function translateMatch(m: HTTPRouteMatch | undefined, field: string): Ma
   return { match };
 }
 
+/** Header matches of an HTTPRoute or GRPCRoute match: names lower case, the first of equivalent names wins. */
+export function translateHeaderMatches(
+  list: readonly { readonly name: string; readonly value: string; readonly type?: string }[] | undefined,
+  field: string,
+): StringMatchIR[] | { problem: Problem } {
+  const headers: StringMatchIR[] = [];
+  for (const [i, h] of (list ?? []).entries()) {
+    const name = h.name.toLowerCase();
+    if (headers.some((x) => x.name === name)) continue;
+    const s = stringMatch(h.type ?? 'Exact', name, h.value, `${field}.headers[${i}]`);
+    if ('problem' in s) return { problem: s.problem };
+    headers.push(s);
+  }
+  return headers;
+}
+
 function stringMatch(type: string, name: string, value: string, field: string): StringMatchIR | { problem: Problem } {
   if (type !== 'Exact' && type !== 'RegularExpression') {
     return { problem: { reason: Reason.UnsupportedValue, message: `${field}: match type ${type} is not supported` } };
   }
-  if (type === 'RegularExpression' && !compiles(value)) {
+  if (type === 'RegularExpression' && !regexCompiles(value)) {
     return { problem: { reason: Reason.UnsupportedValue, message: `${field}: invalid regular expression ${JSON.stringify(value)}` } };
   }
   return { type, name, value };
 }
 
-function compiles(pattern: string): boolean {
+/** Whether a Gateway API regular expression compiles (anchored, ECMAScript syntax). */
+export function regexCompiles(pattern: string): boolean {
   try {
     new RegExp(`^(?:${pattern})$`);
     return true;

@@ -1,6 +1,6 @@
 import net, { type Socket } from 'node:net';
 import type { PortServer } from '../listeners.js';
-import { bindAll } from './bind.js';
+import { bindAll } from '../bind.js';
 import { handleTcpConnection, type TcpConnectionDeps } from './tcpconn.js';
 import type { CompiledL4Port } from './types.js';
 

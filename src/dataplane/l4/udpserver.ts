@@ -2,7 +2,7 @@ import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dg
 import { isIP } from 'node:net';
 import type { Logger } from '../../util/log.js';
 import { endpointLabel } from '../upstreams.js';
-import { bindAll } from './bind.js';
+import { bindAll } from '../bind.js';
 import { newRecord, type CloseReason, type L4Observer, type L4Record } from './observe.js';
 import type { CompiledL4Port } from './types.js';
 

@@ -1,4 +1,4 @@
-import { ListenError } from '../../errors.js';
+import { ListenError } from '../errors.js';
 
 /** Errors that mean "this host has no IPv6": fall back to 0.0.0.0 for the all-addresses bind. */
 const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EINVAL', 'EPROTONOSUPPORT']);
