@@ -1,11 +1,10 @@
 // GRPCRoute end to end through `sluice run`: a gRPC client (node:http2, h2c
 // prior knowledge) -> Sluice's HTTP listener -> the echo backend's gRPC listener.
 import http2 from 'node:http2';
-import { join } from 'node:path';
 import t from 'tap';
 import { startEcho } from '../../src/echo/index.js';
 import { decodeEchoResponse, grpcFrame, grpcMessages, GRPC_ECHO_SERVICE } from '../../src/echo/grpc.js';
-import { freePort, httpGet, serviceYaml, startSluice, tempDir, writeConfig } from './harness.js';
+import { freePort, httpGet, serveConfig, serviceYaml } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -42,9 +41,11 @@ t.test('GRPCRoute through sluice run: Echo routed by method, metadata passes, Ec
   const grpcEcho = await startEcho({ grpc: '127.0.0.1:0', name: 'grpc-echo', namespace: 'default', quiet: true });
   const httpEcho = await startEcho({ listen: '127.0.0.1:0', name: 'http-echo', namespace: 'default', quiet: true });
   const port = await freePort(GW_ADDR);
-  const tmp = tempDir();
-  const config = join(tmp.dir, 'gateway.yaml');
-  writeConfig(config, `
+  t.teardown(async () => {
+    await grpcEcho.close();
+    await httpEcho.close();
+  });
+  const { sluice } = await serveConfig(t, `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: gw, namespace: default }
@@ -76,16 +77,9 @@ spec:
     - backendRefs: [{ name: http-echo, port: 80 }]
 ${serviceYaml('grpc-echo', 'default', '127.0.0.1', grpcEcho.ports.grpc!)}
 ${serviceYaml('http-echo', 'default', '127.0.0.1', httpEcho.ports.http!)}`);
-  const sluice = await startSluice(config);
   const session = http2.connect(`http://${GW_ADDR}:${port}`);
   session.on('error', () => undefined);
-  t.teardown(async () => {
-    session.close();
-    await sluice.stop();
-    await grpcEcho.close();
-    await httpEcho.close();
-    tmp.remove();
-  });
+  t.teardown(() => session.close());
 
   const echo = await grpcCall(session, 'grpc.example.com', 'Echo', { 'x-request-meta': 'abc' });
   t.equal(echo.status, 200);

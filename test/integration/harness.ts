@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Test } from 'tap';
 import { request as undiciRequest, Agent } from 'undici';
 
 export const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice', import.meta.url));
@@ -80,6 +81,34 @@ export async function startSluice(
     }
     await sleep(50);
   }
+}
+
+/**
+ * Write `yaml` to a fresh temporary directory and serve it with `sluice run`.
+ * When `t` ends, sluice is stopped and the directory removed. tap runs
+ * teardowns last-registered first, so register backend teardowns before this
+ * call for sluice to stop before its backends.
+ */
+export async function serveConfig(
+  t: Test,
+  yaml: string,
+  options: Parameters<typeof startSluice>[1] = {},
+): Promise<{ sluice: SluiceProcess; config: string }> {
+  const tmp = tempDir();
+  const config = join(tmp.dir, 'gateway.yaml');
+  writeConfig(config, yaml);
+  let sluice: SluiceProcess;
+  try {
+    sluice = await startSluice(config, options);
+  } catch (err) {
+    tmp.remove();
+    throw err;
+  }
+  t.teardown(async () => {
+    await sluice.stop();
+    tmp.remove();
+  });
+  return { sluice, config };
 }
 
 export function sleep(ms: number): Promise<void> {

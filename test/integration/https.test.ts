@@ -1,14 +1,13 @@
 // HTTPS termination through `sluice run`: certificates from Secrets, SNI,
 // 421 for a Host outside the SNI's listener, a port that cannot be bound.
 import t from 'tap';
-import { join } from 'node:path';
 import { createServer } from 'node:net';
 import { request as httpsRequest } from 'node:https';
 import { Agent } from 'undici';
 import { stringify } from 'yaml';
 import { startEcho } from '../../src/echo/index.js';
 import { createDevCA, tlsSecret } from '../../src/util/devcert.js';
-import { eventually, freePort, httpGet, serviceYaml, startSluice, tempDir, writeConfig } from './harness.js';
+import { eventually, freePort, httpGet, serveConfig, serviceYaml } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -18,9 +17,7 @@ t.test('HTTPS listeners pick the certificate by SNI and refuse a Host from anoth
   const fooCert = ca.issue(['foo.example.com']);
   const wildCert = ca.issue(['*.example.com']);
   const port = await freePort(GW_ADDR);
-  const tmp = tempDir();
-  const config = join(tmp.dir, 'gw.yaml');
-  writeConfig(config, `
+  const { sluice } = await serveConfig(t, `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: tls, namespace: default }
@@ -51,11 +48,8 @@ ${stringify(tlsSecret('foo-cert', 'default', fooCert))}
 ---
 ${stringify(tlsSecret('wild-cert', 'default', wildCert))}
 ${serviceYaml('echo', 'default', '127.0.0.1', echo.ports.http!)}`);
-  const sluice = await startSluice(config);
   t.teardown(async () => {
-    await sluice.stop();
     await echo.close();
-    tmp.remove();
   });
 
   const tlsAgent = (servername: string): Agent => new Agent({ connect: { ca: ca.certPem, servername } });
@@ -85,9 +79,7 @@ t.test('a port that cannot be bound marks its listener not Programmed; the other
   const busyPort = await freePort(GW_ADDR);
   await new Promise<void>((r) => blocker.listen(busyPort, GW_ADDR, () => r()));
   const goodPort = await freePort(GW_ADDR);
-  const tmp = tempDir();
-  const config = join(tmp.dir, 'gw.yaml');
-  writeConfig(config, `
+  const { sluice } = await serveConfig(t, `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: gw, namespace: default }
@@ -105,13 +97,10 @@ spec:
   parentRefs: [{ name: gw }]
   rules:
     - backendRefs: [{ name: echo, port: 80 }]
-${serviceYaml('echo', 'default', '127.0.0.1', echo.ports.http!)}`);
-  const sluice = await startSluice(config, { waitReady: false });
+${serviceYaml('echo', 'default', '127.0.0.1', echo.ports.http!)}`, { waitReady: false });
   t.teardown(async () => {
-    await sluice.stop();
     await echo.close();
     blocker.close();
-    tmp.remove();
   });
   // Ready never comes (a listener is unbound); wait for the good one to serve.
   const res = await eventually(async () => {

@@ -6,14 +6,13 @@
 // relays them in userspace. One case forces --ebpf off.
 import { createSocket } from 'node:dgram';
 import net from 'node:net';
-import { join } from 'node:path';
 import tls from 'node:tls';
 import t from 'tap';
 import { stringify } from 'yaml';
 import { startEcho } from '../../src/echo/index.js';
 import type { EchoServer } from '../../src/echo/index.js';
 import { createDevCA, tlsSecret } from '../../src/util/devcert.js';
-import { eventually, freePort, httpGet, startSluice, tempDir, writeConfig } from './harness.js';
+import { eventually, freePort, httpGet, serveConfig } from './harness.js';
 
 const GW = '127.0.0.1';
 const WELCOME = 'Gateway API Test TCP Server';
@@ -109,9 +108,7 @@ t.test('TLSRoute (passthrough and terminate on one port), TCPRoute with weights 
   const v3 = await echo('tcp-v3', { tcp: '127.0.0.1:0' });
   const udp = await echo('udp-backend', { udp: '127.0.0.1:0' });
   const [tlsPort, tcpPort, udpPort] = [await freePort(GW), await freePort(GW), await freePort(GW)];
-  const tmp = tempDir();
-  const config = join(tmp.dir, 'l4.yaml');
-  writeConfig(config, `
+  const { sluice } = await serveConfig(t, `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: l4, namespace: default }
@@ -169,11 +166,8 @@ ${l4Service('tcp-v1', v1.ports.tcp!, 'TCP', 3000)}
 ${l4Service('tcp-v2', v2.ports.tcp!, 'TCP', 3000)}
 ${l4Service('tcp-v3', v3.ports.tcp!, 'TCP', 3000)}
 ${l4Service('udp-backend', udp.ports.udp!, 'UDP', 53)}`);
-  const sluice = await startSluice(config);
   t.teardown(async () => {
-    await sluice.stop();
     await Promise.all(echoes.map((e) => e.close()));
-    tmp.remove();
   });
 
   const pass = await tlsTest(tlsPort, 'abc.example.com', ca.certPem);
@@ -241,9 +235,7 @@ t.test('TCPRoute with --ebpf off: half-close through the process, userspace rela
   await new Promise<void>((resolve) => backend.listen(0, '127.0.0.1', resolve));
   const backendPort = (backend.address() as net.AddressInfo).port;
   const port = await freePort(GW);
-  const tmp = tempDir();
-  const config = join(tmp.dir, 'tcp.yaml');
-  writeConfig(config, `
+  const { sluice } = await serveConfig(t, `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
 metadata: { name: tcp, namespace: default }
@@ -258,12 +250,9 @@ metadata: { name: r, namespace: default }
 spec:
   parentRefs: [{ name: tcp }]
   rules: [{ backendRefs: [{ name: b, port: 9000 }] }]
-${l4Service('b', backendPort, 'TCP', 9000)}`);
-  const sluice = await startSluice(config, { extraArgs: ['--ebpf', 'off'] });
+${l4Service('b', backendPort, 'TCP', 9000)}`, { extraArgs: ['--ebpf', 'off'] });
   t.teardown(async () => {
-    await sluice.stop();
     await new Promise<void>((resolve) => backend.close(() => resolve()));
-    tmp.remove();
   });
   const s = net.connect({ host: GW, port, allowHalfOpen: true });
   const reply = new Promise<string>((resolve) => {

@@ -1,8 +1,7 @@
 // `sluice run` end to end: real process, real echo backends, real sockets.
 import t, { type Test } from 'tap';
-import { join } from 'node:path';
 import { startEcho, type EchoServer } from '../../src/echo/index.js';
-import { eventually, freePort, httpGet, serviceYaml, sleep, startSluice, tempDir, writeConfig, type SluiceProcess } from './harness.js';
+import { eventually, freePort, httpGet, serveConfig, serviceYaml, sleep, writeConfig, type SluiceProcess } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -10,8 +9,6 @@ async function setup(t: Test): Promise<{ v1: EchoServer; v2: EchoServer; port: n
   const v1 = await startEcho({ listen: '127.0.0.1:0', name: 'echo-v1', namespace: 'default', quiet: true });
   const v2 = await startEcho({ listen: '127.0.0.1:0', name: 'echo-v2', namespace: 'default', quiet: true });
   const port = await freePort(GW_ADDR);
-  const tmp = tempDir();
-  const config = join(tmp.dir, 'gateway.yaml');
   const yaml = ({ v1Weight = 95, v2Weight = 5, generation = 'initial' }: { v1Weight?: number; v2Weight?: number; generation?: string } = {}): string => `
 apiVersion: gateway.networking.k8s.io/v1
 kind: Gateway
@@ -46,14 +43,11 @@ spec:
         - { name: echo-v2, port: 80, weight: ${v2Weight} }
 ${serviceYaml('echo-v1', 'default', '127.0.0.1', v1.ports.http!)}
 ${serviceYaml('echo-v2', 'default', '127.0.0.1', v2.ports.http!)}`;
-  writeConfig(config, yaml());
-  const sluice = await startSluice(config);
   t.teardown(async () => {
-    await sluice.stop();
     await v1.close();
     await v2.close();
-    tmp.remove();
   });
+  const { sluice, config } = await serveConfig(t, yaml());
   return { v1, v2, port, config, sluice, yaml };
 }
 
