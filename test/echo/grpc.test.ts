@@ -1,10 +1,10 @@
 import t from 'tap';
 import { connect as h2connect, type IncomingHttpHeaders } from 'node:http2';
-import { createServer } from 'node:net';
 import { startEcho } from '../../src/echo/index.js';
 import { GRPC_ECHO_SERVICE, decodeEchoResponse, grpcFrame, grpcMessages } from '../../src/echo/grpc.js';
 import { ProtoWriter, readFields } from '../../src/echo/protobuf.js';
 import { createDevCA } from '../../src/util/devcert.js';
+import { freePort } from '../fixtures/ports.js';
 
 interface Call {
   headers: IncomingHttpHeaders;
@@ -36,15 +36,6 @@ function grpcCall(authority: string, method: string, connectOptions: Record<stri
       resolve({ headers, trailers, messages: grpcMessages(Buffer.concat(chunks)) ?? [] });
     });
     req.end(grpcFrame(Buffer.alloc(0))); // EchoRequest {} encodes to zero bytes
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
   });
 }
 

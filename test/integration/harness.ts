@@ -2,27 +2,16 @@
 // process against real echo backends on loopback.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Test } from 'tap';
 import { request as undiciRequest, Agent } from 'undici';
+import { freePort } from '../fixtures/ports.js';
+
+export { freePort };
 
 export const SLUICE_BIN = fileURLToPath(new URL('../../bin/sluice', import.meta.url));
-
-/** A port that was free a moment ago on `host`. */
-export async function freePort(host = '127.0.0.1'): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, host, () => {
-      const addr = srv.address();
-      const port = typeof addr === 'object' && addr ? addr.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 export function tempDir(prefix = 'sluice-it-'): { dir: string; remove(): void } {
   const dir = mkdtempSync(join(tmpdir(), prefix));
