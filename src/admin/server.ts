@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
+import { parseHostPort } from '../util/hostport.js';
 
 /** What the admin endpoints read; the runner owns it. */
 export interface AdminState {
@@ -16,17 +17,8 @@ export interface AdminServer {
   close(): Promise<void>;
 }
 
-/** Parse "HOST:PORT" or "[v6]:PORT". */
-export function parseHostPort(value: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
-  if (!m) throw new Error(`expected HOST:PORT, got "${value}"`);
-  const port = Number(m[3]);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`port out of range in "${value}"`);
-  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
-}
-
 export async function startAdminServer(listen: string, state: AdminState, registry: Registry): Promise<AdminServer> {
-  const { host, port } = parseHostPort(listen);
+  const { host, port } = parseHostPort(listen, 'admin');
   const server: Server = createServer((req, res) => {
     handle(req, res, state, registry).catch((err: unknown) => {
       if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });

@@ -8,7 +8,7 @@ import { GatewayEngine } from '../runner/engine.js';
 import { DataPlane } from '../dataplane/index.js';
 import { createSpliceEngine, type EbpfMode } from '../native/splice.js';
 import { translate } from '../translate/index.js';
-import { loadConfig, watchConfig } from '../sources/file/index.js';
+import { loadConfig, watchConfig, type LoadResult } from '../sources/file/index.js';
 import { DEFAULT_CONTROLLER_NAME, DEFAULT_GATEWAY_CLASS } from '../model/objects.js';
 import { KUBERNETES_RUN_HELP, KUBERNETES_RUN_OPTIONS } from '../k8s/cli-options.js';
 
@@ -90,6 +90,7 @@ export interface StartOptions {
 /** Start the standalone gateway in this process. Exported for tests and `npm start`. */
 export async function startGateway(opts: StartOptions): Promise<RunningGateway> {
   const logger = createLogger({ level: opts.logLevel });
+  const controllerName = opts.controllerName ?? DEFAULT_CONTROLLER_NAME;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   // 'on' throws here when splicing is unavailable: better not to start than to run without it.
@@ -98,7 +99,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   const engine = new GatewayEngine({
     dataPlane,
     translate,
-    translateOptions: { controllerName: opts.controllerName ?? DEFAULT_CONTROLLER_NAME, grpcRoutes: true },
+    translateOptions: { controllerName, grpcRoutes: true },
     logger,
   });
 
@@ -120,23 +121,23 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   );
   logger.info({ admin: `${admin.address}:${admin.port}` }, 'admin server listening');
 
-  const controllerName = opts.controllerName ?? DEFAULT_CONTROLLER_NAME;
   const implied = { impliedGatewayClass: { name: DEFAULT_GATEWAY_CLASS, controllerName } };
+  // Rejected objects are logged and kept for /config_dump; the rest is applied.
+  const apply = (result: LoadResult): Promise<void> => {
+    for (const e of result.errors) logger.error({ code: e.code }, e.message);
+    return engine.update(result.snapshot, result.errors.map((e) => ({ message: e.message, code: e.code })));
+  };
   const first = await loadConfig(opts.config, implied);
-  for (const e of first.errors) logger.error({ code: (e as { code?: string }).code }, e.message);
   for (const w of first.warnings) logger.warn(w);
-  await engine.update(first.snapshot, first.errors.map((e) => ({ message: e.message, code: (e as { code?: string }).code })));
+  await apply(first);
   loaded = true;
 
   const watcher = watchConfig(opts.config, {
     ...implied,
     baseline: first,
-    onLoad: (result) => {
-      for (const e of result.errors) logger.error({ code: (e as { code?: string }).code }, e.message);
-      void engine.update(result.snapshot, result.errors.map((e) => ({ message: e.message, code: (e as { code?: string }).code })));
-    },
+    onLoad: (result) => void apply(result),
     onError: (err) => {
-      logger.error({ err: { message: err.message, code: (err as { code?: string }).code } }, 'configuration not reloaded; the last good configuration keeps serving');
+      logger.error({ err: { message: err.message, code: err.code } }, 'configuration not reloaded; the last good configuration keeps serving');
     },
   });
 

@@ -1,16 +1,12 @@
 import type { Server as NetServer } from 'node:net';
 import type { Socket as UdpSocket } from 'node:dgram';
-import { ListenError, UsageError } from '../errors.js';
+import { ListenError } from '../errors.js';
+import { parseHostPort } from '../util/hostport.js';
 import type { Listen, ListenAddress } from './types.js';
 
 /** Parse "HOST:PORT", "[v6]:PORT" or ":PORT" (every address). */
 export function parseListen(value: Listen, flag = 'listen'): ListenAddress {
-  if (typeof value !== 'string') return value;
-  const m = /^(?:\[([^\]]+)\]|([^:]*)):(\d{1,5})$/.exec(value.trim());
-  const port = m ? Number(m[3]) : NaN;
-  if (!m || port > 65535) throw new UsageError(`--${flag}: expected HOST:PORT, [IPv6]:PORT or :PORT, got "${value}"`);
-  const host = m[1] ?? m[2];
-  return host ? { host, port } : { port };
+  return typeof value === 'string' ? parseHostPort(value, flag) : value;
 }
 
 /** Bind a TCP server; resolves with the bound host and port. */
