@@ -11,6 +11,7 @@ import { DataPlaneMetrics } from './metrics.js';
 import type { ProxyRuntime } from './proxy.js';
 import { TlsContextCache } from './tls.js';
 import type { AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
+import { bindFailureReport } from './types.js';
 import { UpstreamRegistry } from './upstreams.js';
 
 export type { AccessLogEntry, AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
@@ -166,7 +167,7 @@ export class DataPlane {
         (err: Error) => {
           this.#logger.error({ port: key, err: err.message }, 'listener port could not be bound');
           for (const id of cp.listenerIds) {
-            listeners[id] = { programmed: false, reason: 'PortUnavailable', message: err.message };
+            listeners[id] = bindFailureReport(err);
           }
         },
       ));

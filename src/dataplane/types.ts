@@ -7,6 +7,14 @@ export interface ListenerReport {
   /** Condition reason when not programmed (e.g. PortUnavailable). */
   readonly reason?: string;
   readonly message?: string;
+  /** The bind failed because the address is not local to this host (EADDRNOTAVAIL). */
+  readonly addressNotUsable?: boolean;
+}
+
+/** The report for listeners whose port could not be bound. */
+export function bindFailureReport(err: Error): ListenerReport {
+  const code = (err.cause as NodeJS.ErrnoException | undefined)?.code ?? (err as NodeJS.ErrnoException).code;
+  return { programmed: false, reason: 'PortUnavailable', message: err.message, addressNotUsable: code === 'EADDRNOTAVAIL' };
 }
 
 export interface ApplyReport {

@@ -4,6 +4,7 @@ export interface ListenerBindState {
   readonly programmed: boolean;
   readonly reason?: string;
   readonly message?: string;
+  readonly addressNotUsable?: boolean;
 }
 
 type MutableCondition = Condition & { lastTransitionTime?: string };
@@ -22,6 +23,7 @@ export function mergeBindFailures(
     const listenerStatuses = (s.status.listeners as Array<Record<string, unknown>> | undefined) ?? [];
     let anyFailed = false;
     let anyProgrammed = false;
+    let addressNotUsable = false;
     const newListeners = listenerStatuses.map((ls) => {
       const id = `${s.namespace}/${s.name}/${String(ls.name)}`;
       const state = listeners[id];
@@ -32,6 +34,7 @@ export function mergeBindFailures(
         return ls;
       }
       anyFailed = true;
+      if (state.addressNotUsable === true) addressNotUsable = true;
       return {
         ...ls,
         conditions: conds.map((c) =>
@@ -47,7 +50,9 @@ export function mergeBindFailures(
       ? gwConds
       : gwConds.map((c) =>
         c.type === 'Programmed'
-          ? { ...c, status: 'False' as const, reason: 'Invalid', message: 'no listener could be bound; see listener conditions' }
+          ? addressNotUsable
+            ? { ...c, status: 'False' as const, reason: 'AddressNotUsable', message: 'the Gateway address is not available on this host; see listener conditions' }
+            : { ...c, status: 'False' as const, reason: 'Invalid', message: 'no listener could be bound; see listener conditions' }
           : c,
       );
     return { ...s, status: { ...s.status, listeners: newListeners, conditions: newGwConds } };

@@ -6,6 +6,11 @@
 export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
   'GRPCRoute',
   'Gateway',
+  'GatewayStaticAddresses',
+  'HTTPRouteRetry',
+  'GatewayHTTPSListenerDetectMisdirectedRequests',
+  'GatewayAddressEmpty',
+  'GatewayInfrastructurePropagation',
   'GatewayHTTPListenerIsolation',
   'GatewayPort8080',
   'HTTPRoute',

@@ -8,6 +8,7 @@ import { PortServer } from '../listeners.js';
 import type { DataPlaneMetrics } from '../metrics.js';
 import type { ProxyRuntime } from '../proxy.js';
 import type { AccessLogSink, ListenerReport } from '../types.js';
+import { bindFailureReport } from '../types.js';
 import { registerSpliceMetrics, type SpliceEngine } from '../../native/splice.js';
 import { compileL4, l4PortKey, servedByL4 } from './compile.js';
 import { spliceConnector, userspaceConnector, type L4Connector } from './connector.js';
@@ -134,7 +135,7 @@ export class L4Plane {
         },
         (err: Error) => {
           this.#deps.logger.error({ port: key, err: err.message }, 'listener port could not be bound');
-          for (const id of cp.listenerIds) listeners[id] = { programmed: false, reason: 'PortUnavailable', message: err.message };
+          for (const id of cp.listenerIds) listeners[id] = bindFailureReport(err);
           server.shutdown(0).catch(() => undefined);
         },
       ));
