@@ -4,6 +4,7 @@
 //        [--profiles LIST] [--features LIST] [--duration S] [--root-causes FILE] --out RESULTS.md
 //   node results.ts --progress            (stdin: go test2json events; stderr: one line per test)
 //   node results.ts --text-log suite.jsonl  (stdout: the plain `go test -v` log)
+//   node results.ts --count R.json          (stdout: "PASSED FAILED", the tests that ran)
 //
 // Root causes of failures are written by hand in conformance/root-causes.md (one
 // "## TestName" section per test) and merged into RESULTS.md, so regenerating keeps them.
@@ -244,6 +245,7 @@ async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
       progress: { type: 'boolean' },
+      count: { type: 'string' },
       'text-log': { type: 'string' },
       results: { type: 'string' },
       events: { type: 'string' },
@@ -257,6 +259,12 @@ async function main(): Promise<void> {
     },
   });
   if (values.progress) return progress();
+  if (values.count) {
+    const outcomes = JSON.parse(readFileSync(values.count, 'utf8')) as Outcome[];
+    const n = (r: Outcome['result']) => outcomes.filter((o) => o.result === r).length;
+    process.stdout.write(`${n('passed')} ${n('failed')}\n`);
+    return;
+  }
   if (values['text-log']) {
     for (const e of readEvents(values['text-log'])) if (e.Action === 'output' && e.Output) process.stdout.write(e.Output);
     return;

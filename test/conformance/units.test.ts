@@ -156,3 +156,21 @@ t.test('results: root-cause notes and failure excerpts', async (t) => {
   t.ok(excerpt.some((l) => l.includes('timed out')));
   t.notOk(excerpt.some((l) => l.includes('=== RUN')));
 });
+
+t.test('results.ts --count prints the passed and failed tests of a run, for the CI line', async (t) => {
+  const { execFileSync } = await import('node:child_process');
+  const { writeFileSync } = await import('node:fs');
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-count-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const base = { features: [], provisional: false, parallel: false, seconds: 1 };
+  const file = join(dir, 'results.json');
+  writeFileSync(file, JSON.stringify([
+    { ...base, name: 'A', result: 'passed' },
+    { ...base, name: 'B', result: 'passed' },
+    { ...base, name: 'C', result: 'failed' },
+    { ...base, name: 'D', result: 'not-supported' },
+    { ...base, name: 'E', result: 'skipped' },
+  ]));
+  const out = execFileSync(process.execPath, [join(import.meta.dirname, 'results.ts'), '--count', file], { encoding: 'utf8' });
+  t.equal(out, '2 1\n');
+});
