@@ -5,6 +5,7 @@
  */
 export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
   'GRPCRoute',
+  'GRPCRouteNamedRouteRule',
   'Gateway',
   'GatewayStaticAddresses',
   'HTTPRouteRetry',
