@@ -37,6 +37,7 @@ export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
   'HTTPRouteRequestTimeout',
   'HTTPRouteResponseHeaderModification',
   'HTTPRouteSchemeRedirect',
+  'ListenerSet',
   'ReferenceGrant',
   'TCPRoute',
   'TLSRoute',
