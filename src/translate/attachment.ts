@@ -78,9 +78,8 @@ export function attachRoute(
     const key = JSON.stringify([kind, namespace, p.name, p.sectionName ?? '', p.port ?? 0]);
     if (seen.has(key)) return;
     seen.add(key);
-    out.push(listenerSet
-      ? attachToListenerSet(route, p, parentRef, listenerSet)
-      : attachToListeners(route, p, parentRef, gateway!, gateway!.listeners, `Gateway ${namespace}/${p.name}`));
+    if (listenerSet) out.push(attachToListenerSet(route, p, parentRef, listenerSet));
+    else if (gateway) out.push(attachToListeners(route, p, parentRef, gateway, gateway.listeners, `Gateway ${namespace}/${p.name}`));
   });
   return out;
 }
