@@ -110,6 +110,19 @@ function requireTrue(problems: Problem[], object: string, conds: readonly Condit
   problems.push({ source: 'status', object, message: detail });
 }
 
+/** Every listener in a Gateway or ListenerSet status must be Accepted, Programmed, ResolvedRefs and not Conflicted. */
+function requireListeners(problems: Problem[], label: string, st: ObjectStatus | undefined): void {
+  const listeners = Array.isArray(st?.status.listeners) ? st.status.listeners.filter(isObj) : [];
+  for (const l of listeners) {
+    const lLabel = `${label} listener ${String(l.name)}`;
+    const lc = conditionsOf(l.conditions);
+    requireTrue(problems, lLabel, lc, 'Accepted');
+    requireTrue(problems, lLabel, lc, 'Programmed');
+    requireTrue(problems, lLabel, lc, 'ResolvedRefs');
+    if (find(lc, 'Conflicted')?.status === 'True') requireTrue(problems, lLabel, lc, 'Conflicted', 'False');
+  }
+}
+
 /** Decide the exit status: which objects are not as the exit rule wants, and which are not ours. */
 function evaluate(m: Model, load: LoadResult): Evaluation {
   const problems: Problem[] = [];
@@ -138,15 +151,20 @@ function evaluate(m: Model, load: LoadResult): Evaluation {
     const conds = conditionsOf(st?.status.conditions);
     requireTrue(problems, label, conds, 'Accepted');
     requireTrue(problems, label, conds, 'Programmed');
-    const listeners = Array.isArray(st?.status.listeners) ? st.status.listeners.filter(isObj) : [];
-    for (const l of listeners) {
-      const lLabel = `${label} listener ${String(l.name)}`;
-      const lc = conditionsOf(l.conditions);
-      requireTrue(problems, lLabel, lc, 'Accepted');
-      requireTrue(problems, lLabel, lc, 'Programmed');
-      requireTrue(problems, lLabel, lc, 'ResolvedRefs');
-      if (find(lc, 'Conflicted')?.status === 'True') requireTrue(problems, lLabel, lc, 'Conflicted', 'False');
-    }
+    requireListeners(problems, label, st);
+  }
+
+  // ListenerSets attached to our Gateways (those have a status); others belong to other controllers.
+  for (const set of m.snapshot.listenerSets) {
+    const ns = set.metadata?.namespace ?? 'default';
+    const name = set.metadata?.name ?? '';
+    const st = m.statusByKey.get(keyOf('ListenerSet', ns, name));
+    if (st === undefined) continue;
+    const label = `ListenerSet ${nsName(ns, name)}`;
+    const conds = conditionsOf(st.status.conditions);
+    requireTrue(problems, label, conds, 'Accepted');
+    requireTrue(problems, label, conds, 'Programmed');
+    requireListeners(problems, label, st);
   }
 
   for (const kind of ROUTE_KINDS) {
@@ -261,7 +279,29 @@ function renderSummary(m: Model): string {
       ]);
     }
   }
+  const setRows: string[][] = [];
+  for (const set of m.snapshot.listenerSets) {
+    const ns = set.metadata?.namespace ?? 'default';
+    const name = set.metadata?.name ?? '';
+    const st = m.statusByKey.get(keyOf('ListenerSet', ns, name));
+    if (st === undefined) continue;
+    const conds = conditionsOf(st.status.conditions);
+    const parent = set.spec?.parentRef;
+    setRows.push([nsName(ns, name), parent ? nsName(parent.namespace ?? ns, parent.name) : '-', statusOf(conds, 'Accepted'), statusOf(conds, 'Programmed')]);
+    const lstatus = Array.isArray(st.status.listeners) ? st.status.listeners.filter(isObj) : [];
+    for (const l of set.spec?.listeners ?? []) {
+      const ls = lstatus.find((x) => x.name === l.name);
+      if (ls === undefined) continue;
+      const lc = conditionsOf(ls.conditions);
+      listenerRows.push([
+        `ListenerSet/${nsName(ns, name)}/${l.name}`, l.protocol, String(l.port), l.hostname ?? '*',
+        typeof ls.attachedRoutes === 'number' ? String(ls.attachedRoutes) : '-',
+        statusOf(lc, 'Accepted'), statusOf(lc, 'Programmed'), statusOf(lc, 'ResolvedRefs'), statusOf(lc, 'Conflicted'),
+      ]);
+    }
+  }
   if (gatewayRows.length > 0) out.push(renderTable(['GATEWAY', 'CLASS', 'ADDRESSES', 'ACCEPTED', 'PROGRAMMED'], gatewayRows));
+  if (setRows.length > 0) out.push(renderTable(['LISTENERSET', 'GATEWAY', 'ACCEPTED', 'PROGRAMMED'], setRows));
   if (listenerRows.length > 0) {
     out.push(renderTable(['LISTENER', 'PROTOCOL', 'PORT', 'HOSTNAME', 'ROUTES', 'ACCEPTED', 'PROGRAMMED', 'RESOLVEDREFS', 'CONFLICTED'], listenerRows));
   }

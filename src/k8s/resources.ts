@@ -68,3 +68,14 @@ export const GATEWAY_KINDS: readonly GatewayKindSpec[] = [
     fallbackFor: 'ListenerSet',
   },
 ];
+
+/**
+ * Where a kind's objects are served: the kind itself, or the fallback kind
+ * standing in for it (ListenerSet served as XListenerSet on older CRDs).
+ */
+export function resourceForKind(resources: ReadonlyMap<string, ResourceSpec>, kind: string): ResourceSpec | undefined {
+  const own = resources.get(kind);
+  if (own) return own;
+  const fallback = GATEWAY_KINDS.find((k) => k.fallbackFor === kind);
+  return fallback ? resources.get(fallback.kind) : undefined;
+}

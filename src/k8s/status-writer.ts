@@ -4,7 +4,7 @@ import type { Logger } from '../util/log.js';
 import type { KubeClient, KubeObject } from './client.js';
 import { errorMessage } from './client.js';
 import { KubeApiError } from './errors.js';
-import { objectPath, type ResourceSpec } from './resources.js';
+import { objectPath, resourceForKind, type ResourceSpec } from './resources.js';
 import { canonical, mergeStatus, SHARED_STATUS_LISTS, withoutOurEntries } from './status-merge.js';
 
 export interface StatusWriterOptions {
@@ -239,7 +239,7 @@ export class StatusWriter {
   }
 
   async #writeOne(key: string, p: Pending): Promise<Outcome> {
-    const resource = this.#opts.resources().get(p.kind);
+    const resource = resourceForKind(this.#opts.resources(), p.kind);
     if (!resource) return 'gone';
     const path = objectPath(resource, p.namespace, p.name, 'status');
     const attempts = (this.#opts.maxConflictRetries ?? 5) + 1;

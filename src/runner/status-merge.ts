@@ -19,13 +19,15 @@ export function mergeBindFailures(
   listeners: Readonly<Record<string, ListenerBindState>>,
 ): ObjectStatus[] {
   return statuses.map((s) => {
-    if (s.kind !== 'Gateway') return s;
+    if (s.kind !== 'Gateway' && s.kind !== 'ListenerSet') return s;
+    // Listener ids as translate() makes them (src/translate/listeners.ts listenerId).
+    const idPrefix = s.kind === 'Gateway' ? `${s.namespace}/${s.name}/` : `ListenerSet/${s.namespace}/${s.name}/`;
     const listenerStatuses = (s.status.listeners as Array<Record<string, unknown>> | undefined) ?? [];
     let anyFailed = false;
     let anyProgrammed = false;
     let addressNotUsable = false;
     const newListeners = listenerStatuses.map((ls) => {
-      const id = `${s.namespace}/${s.name}/${String(ls.name)}`;
+      const id = `${idPrefix}${String(ls.name)}`;
       const state = listeners[id];
       const conds = (ls.conditions as Condition[] | undefined) ?? [];
       const wasProgrammed = conds.some((c) => c.type === 'Programmed' && c.status === 'True');
@@ -50,7 +52,7 @@ export function mergeBindFailures(
       ? gwConds
       : gwConds.map((c) =>
         c.type === 'Programmed'
-          ? addressNotUsable
+          ? addressNotUsable && s.kind === 'Gateway'
             ? { ...c, status: 'False' as const, reason: 'AddressNotUsable', message: 'the Gateway address is not available on this host; see listener conditions' }
             : { ...c, status: 'False' as const, reason: 'Invalid', message: 'no listener could be bound; see listener conditions' }
           : c,

@@ -2,7 +2,8 @@ import { GATEWAY_GROUP } from '../model/objects.js';
 import type { TranslateContext } from './context.js';
 import { Reason } from './conditions.js';
 import { intersectHostnames } from './hostnames.js';
-import type { GatewayState, ListenerState, ParentReference, Problem } from './types.js';
+import { listenerSetProblem } from './listeners.js';
+import type { GatewayState, ListenerSetState, ListenerState, ParentReference, Problem } from './types.js';
 
 export interface RouteIdentity {
   readonly kind: 'HTTPRoute' | 'GRPCRoute' | 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
@@ -22,15 +23,29 @@ export interface ParentAttachment {
   readonly problem?: Problem;
 }
 
+/** The parents a route can name: our Gateways and the ListenerSets attached to them, by "namespace/name". */
+export interface ParentTargets {
+  readonly gateways: ReadonlyMap<string, GatewayState>;
+  readonly listenerSets: ReadonlyMap<string, ListenerSetState>;
+}
+
+export function parentTargets(gateways: readonly GatewayState[]): ParentTargets {
+  const listenerSets = new Map<string, ListenerSetState>();
+  for (const g of gateways) for (const ls of g.listenerSets) listenerSets.set(`${ls.namespace}/${ls.name}`, ls);
+  return { gateways: new Map(gateways.map((g) => [`${g.namespace}/${g.name}`, g])), listenerSets };
+}
+
 /**
- * Resolve a route's parentRefs against our Gateways. ParentRefs to objects
- * that are not Gateways of ours get no status entry (another controller owns
- * them); one naming a Gateway that does not exist gets a diagnostic.
+ * Resolve a route's parentRefs against our Gateways and their ListenerSets. A
+ * Gateway parentRef reaches only the Gateway's own listeners, a ListenerSet
+ * parentRef only that ListenerSet's (GEP-1713). ParentRefs to objects that are
+ * not ours get no status entry (another controller owns them); one naming an
+ * object that does not exist gets a diagnostic.
  */
 export function attachRoute(
   route: RouteIdentity,
   parentRefs: readonly ParentReference[],
-  gateways: ReadonlyMap<string, GatewayState>,
+  targets: ParentTargets,
   ctx: TranslateContext,
 ): ParentAttachment[] {
   const out: ParentAttachment[] = [];
@@ -38,17 +53,19 @@ export function attachRoute(
   parentRefs.forEach((p, i) => {
     const group = p.group ?? GATEWAY_GROUP;
     const kind = p.kind ?? 'Gateway';
-    if (group !== GATEWAY_GROUP || kind !== 'Gateway') return;
+    if (group !== GATEWAY_GROUP || (kind !== 'Gateway' && kind !== 'ListenerSet')) return;
     const namespace = p.namespace ?? route.namespace;
-    const gateway = gateways.get(`${namespace}/${p.name}`);
-    if (gateway === undefined) {
-      const exists = ctx.snapshot.gateways.some((g) => g.metadata?.namespace === namespace && g.metadata?.name === p.name);
+    const gateway = kind === 'Gateway' ? targets.gateways.get(`${namespace}/${p.name}`) : undefined;
+    const listenerSet = kind === 'ListenerSet' ? targets.listenerSets.get(`${namespace}/${p.name}`) : undefined;
+    if (gateway === undefined && listenerSet === undefined) {
+      const all: readonly { metadata?: { namespace?: string; name?: string } }[] = kind === 'Gateway' ? ctx.snapshot.gateways : ctx.snapshot.listenerSets;
+      const exists = all.some((g) => g.metadata?.namespace === namespace && g.metadata?.name === p.name);
       if (!exists) {
         ctx.warn({
           object: { kind: route.kind, namespace: route.namespace, name: route.name },
           field: `spec.parentRefs[${i}]`,
           code: 'ParentNotFound',
-          message: `Gateway ${namespace}/${p.name} does not exist; the route is not attached to it`,
+          message: `${kind} ${namespace}/${p.name} does not exist; the route is not attached to it`,
         });
       }
       return;
@@ -58,19 +75,35 @@ export function attachRoute(
     parentRef.name = p.name;
     if (p.sectionName !== undefined) parentRef.sectionName = p.sectionName;
     if (p.port !== undefined) parentRef.port = p.port;
-    const key = JSON.stringify([namespace, p.name, p.sectionName ?? '', p.port ?? 0]);
+    const key = JSON.stringify([kind, namespace, p.name, p.sectionName ?? '', p.port ?? 0]);
     if (seen.has(key)) return;
     seen.add(key);
-    out.push(attachToGateway(route, p, parentRef, gateway));
+    if (listenerSet) out.push(attachToListenerSet(route, p, parentRef, listenerSet));
+    else if (gateway) out.push(attachToListeners(route, p, parentRef, gateway, gateway.listeners, `Gateway ${namespace}/${p.name}`));
   });
   return out;
 }
 
-function attachToGateway(route: RouteIdentity, p: ParentReference, parentRef: Record<string, unknown>, gateway: GatewayState): ParentAttachment {
-  const candidates = gateway.listeners.filter((l) => (p.sectionName === undefined || l.name === p.sectionName) && (p.port === undefined || l.port === p.port));
+function attachToListenerSet(route: RouteIdentity, p: ParentReference, parentRef: Record<string, unknown>, ls: ListenerSetState): ParentAttachment {
+  const problem = listenerSetProblem(ls);
+  if (problem) {
+    return { parentRef, gateway: ls.gateway, listeners: [], problem: { reason: Reason.NoMatchingParent, message: `ListenerSet ${ls.namespace}/${ls.name} is not accepted: ${problem.message}` } };
+  }
+  return attachToListeners(route, p, parentRef, ls.gateway, ls.listeners, `ListenerSet ${ls.namespace}/${ls.name}`);
+}
+
+function attachToListeners(
+  route: RouteIdentity,
+  p: ParentReference,
+  parentRef: Record<string, unknown>,
+  gateway: GatewayState,
+  listeners: readonly ListenerState[],
+  parentName: string,
+): ParentAttachment {
+  const candidates = listeners.filter((l) => (p.sectionName === undefined || l.name === p.sectionName) && (p.port === undefined || l.port === p.port));
   if (candidates.length === 0) {
     const what = [p.sectionName !== undefined ? `named ${p.sectionName}` : '', p.port !== undefined ? `on port ${p.port}` : ''].filter(Boolean).join(' and ');
-    return { parentRef, gateway, listeners: [], problem: { reason: Reason.NoMatchingParent, message: `Gateway ${gateway.namespace}/${gateway.name} has no listener ${what}` } };
+    return { parentRef, gateway, listeners: [], problem: { reason: Reason.NoMatchingParent, message: `${parentName} has no listener ${what}` } };
   }
   const accepting: ListenerState[] = [];
   const refusals: string[] = [];

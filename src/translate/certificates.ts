@@ -3,7 +3,7 @@ import { GATEWAY_GROUP } from '../model/objects.js';
 import type { TranslateContext } from './context.js';
 import { Reason } from './conditions.js';
 import type { CertificateIR } from './ir.js';
-import type { GatewayState, ListenerSpec, Problem } from './types.js';
+import type { ListenerOwner, ListenerSpec, Problem } from './types.js';
 
 export interface CertificateResolution {
   readonly certificates: readonly CertificateIR[];
@@ -14,10 +14,11 @@ export interface CertificateResolution {
 /**
  * Resolve a listener's tls.certificateRefs to PEM pairs. Only core Secrets of
  * type kubernetes.io/tls are supported; a reference into another namespace
- * needs a ReferenceGrant from the Gateway. Certificates that cannot be used
+ * needs a ReferenceGrant from the owner (the Gateway, or the ListenerSet that
+ * declares the listener). Certificates that cannot be used
  * are left out and reported; the valid ones are still served.
  */
-export function resolveCertificateRefs(listener: ListenerSpec, gateway: GatewayState, ctx: TranslateContext): CertificateResolution {
+export function resolveCertificateRefs(listener: ListenerSpec, owner: ListenerOwner, ctx: TranslateContext): CertificateResolution {
   const certificates: CertificateIR[] = [];
   let problem: Problem | undefined;
   const refs = listener.tls?.certificateRefs ?? [];
@@ -27,7 +28,7 @@ export function resolveCertificateRefs(listener: ListenerSpec, gateway: GatewayS
   refs.forEach((ref, i) => {
     const group = ref.group ?? '';
     const kind = ref.kind ?? 'Secret';
-    const namespace = ref.namespace ?? gateway.namespace;
+    const namespace = ref.namespace ?? owner.namespace;
     const where = `tls.certificateRefs[${i}]`;
     const fail = (reason: string, message: string): void => {
       problem ??= { reason, message: `${where}: ${message}` };
@@ -37,7 +38,7 @@ export function resolveCertificateRefs(listener: ListenerSpec, gateway: GatewayS
       return;
     }
     const allowed = ctx.referenceAllowed(
-      { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gateway.namespace },
+      { group: GATEWAY_GROUP, kind: owner.kind, namespace: owner.namespace },
       { group: '', kind: 'Secret', namespace, name: ref.name },
     );
     if (!allowed) {

@@ -35,4 +35,6 @@ export const Reason = {
   BackendNotFound: 'BackendNotFound',
   InvalidKind: 'InvalidKind',
   PartiallyInvalid: 'PartiallyInvalid',
+  NotAllowed: 'NotAllowed',
+  ParentNotAccepted: 'ParentNotAccepted',
 } as const;

@@ -1,19 +1,21 @@
 import { isIP } from 'node:net';
 import type { Gateway, GatewayClass } from '../model/objects.js';
-import { GATEWAY_GROUP } from '../model/objects.js';
 import type { TranslateContext } from './context.js';
 import { metaOf } from './context.js';
 import { byName } from './order.js';
 import { Reason } from './conditions.js';
-import { normalizeHostname } from './hostnames.js';
-import { protocolModule, sharingKey } from './protocols/index.js';
-import { selectorMatches, type LabelSelector } from './selectors.js';
-import type { GatewayState, ListenerSpec, ListenerState, Problem, RouteGroupKind } from './types.js';
+import { buildListener, listenerServes, mergedListeners } from './listeners.js';
+import { attachListenerSets } from './listenersets.js';
+import { sharingKey } from './protocols/index.js';
+import type { GatewayState, ListenerState, Problem } from './types.js';
+
+export { listenerAcceptProblem, listenerServes } from './listeners.js';
 
 /**
  * Build the state of every Gateway whose class is ours: bind addresses,
  * listeners with their protocol module, route kinds, namespace policy,
- * TLS, and conflicts (within a Gateway as the spec says, and across
+ * TLS, the ListenerSets they take, and conflicts (within a Gateway as the
+ * spec says, with its ListenerSets by listener precedence, and across
  * Gateways that end up on the same address and port).
  */
 export function buildGateways(ctx: TranslateContext, ourClasses: ReadonlyMap<string, GatewayClass>): GatewayState[] {
@@ -35,6 +37,7 @@ export function buildGateways(ctx: TranslateContext, ourClasses: ReadonlyMap<str
     gateways.push(buildGateway(gw, ctx));
   }
   for (const g of gateways) detectConflicts(g.listeners.filter((l) => l.module !== undefined));
+  attachListenerSets(gateways, ctx);
   detectCrossGatewayConflicts(gateways);
   return gateways;
 }
@@ -58,6 +61,7 @@ function buildGateway(gw: Gateway, ctx: TranslateContext): GatewayState {
       : addr.status.length > 0 ? addr.status : (ctx.options.defaultAddresses?.(ref) ?? []).map((a) => ({ type: a.type, value: a.value })),
     ...(rejected ? { rejected } : {}),
     ...(addr.unprogrammed ? { unprogrammed: addr.unprogrammed } : {}),
+    listenerSets: [],
   };
   for (const spec of gw.spec?.listeners ?? []) state.listeners.push(buildListener(spec, state, ctx));
   return state;
@@ -115,94 +119,6 @@ function checkInfrastructureParameters(gw: Gateway, namespace: string, ctx: Tran
   return found ? undefined : { reason: Reason.InvalidParameters, message: `infrastructure.parametersRef: ConfigMap ${namespace}/${ref.name} not found` };
 }
 
-function buildListener(spec: ListenerSpec, gateway: GatewayState, ctx: TranslateContext): ListenerState {
-  const module = protocolModule(spec.protocol);
-  const carried = (module?.routeKinds ?? []).filter((k) => k.kind !== 'GRPCRoute' || ctx.options.grpcRoutes === true);
-  const kinds = routeKinds(spec, carried);
-  const supportedKinds = kinds.supportedKinds;
-  // An unsupported protocol already explains why no kind can attach.
-  const invalidKinds = module === undefined ? [] : kinds.invalidKinds;
-  const resolution = module && !gateway.rejected ? module.resolve(spec, gateway, ctx) : {};
-  const hostname = spec.hostname ? normalizeHostname(spec.hostname) : undefined;
-  const listener: ListenerState = {
-    id: `${gateway.namespace}/${gateway.name}/${spec.name}`,
-    gateway,
-    spec,
-    name: spec.name,
-    port: spec.port,
-    protocol: spec.protocol,
-    hostname,
-    module,
-    supportedKinds,
-    invalidKinds,
-    allowsNamespace: namespacePolicy(spec, gateway.namespace, ctx),
-    ...(resolution.tls ? { tls: resolution.tls } : {}),
-    ...(resolution.tlsMode ? { tlsMode: resolution.tlsMode } : {}),
-    ...(resolution.refProblem ? { refProblem: resolution.refProblem } : {}),
-    ...(resolution.acceptProblem ? { acceptProblem: resolution.acceptProblem } : {}),
-    attachedRoutes: new Set(),
-    httpEntries: [],
-    l4Routes: [],
-  };
-  return listener;
-}
-
-/**
- * allowedRoutes.kinds filtered to what the protocol carries; when none are
- * given, everything the protocol carries. Group defaults to the Gateway API group.
- */
-function routeKinds(spec: ListenerSpec, carried: readonly RouteGroupKind[]): { supportedKinds: RouteGroupKind[]; invalidKinds: string[] } {
-  const requested = spec.allowedRoutes?.kinds ?? [];
-  if (requested.length === 0) return { supportedKinds: [...carried], invalidKinds: [] };
-  const supportedKinds: RouteGroupKind[] = [];
-  const invalidKinds: string[] = [];
-  for (const k of requested) {
-    const group = k.group ?? GATEWAY_GROUP;
-    const ok = carried.some((c) => c.group === group && c.kind === k.kind);
-    if (!ok) invalidKinds.push(`${group}/${k.kind}`);
-    else if (!supportedKinds.some((s) => s.group === group && s.kind === k.kind)) supportedKinds.push({ group, kind: k.kind });
-  }
-  return { supportedKinds, invalidKinds };
-}
-
-/** allowedRoutes.namespaces: Same (default), All, or Selector over the route namespace's labels. */
-function namespacePolicy(spec: ListenerSpec, gatewayNamespace: string, ctx: TranslateContext): (ns: string) => boolean {
-  const from = spec.allowedRoutes?.namespaces?.from ?? 'Same';
-  switch (from) {
-    case 'All':
-      return () => true;
-    case 'Selector': {
-      const selector = spec.allowedRoutes?.namespaces?.selector as LabelSelector | undefined;
-      // A Selector policy without a selector selects nothing (the API requires one).
-      if (selector === undefined) return () => false;
-      return (ns) => selectorMatches(selector, ctx.namespaceLabels(ns));
-    }
-    case 'Same':
-      return (ns) => ns === gatewayNamespace;
-    default:
-      return () => false;
-  }
-}
-
-/** The problem that keeps a listener from being Accepted, if any. */
-export function listenerAcceptProblem(l: ListenerState): Problem | undefined {
-  if (l.module === undefined) {
-    return { reason: Reason.UnsupportedProtocol, message: `protocol ${l.protocol} is not supported` };
-  }
-  if (l.acceptProblem) return l.acceptProblem;
-  if (l.conflict) return l.conflict;
-  return undefined;
-}
-
-/** Can the listener serve traffic (goes into the route table)? */
-export function listenerServes(l: ListenerState): boolean {
-  if (l.gateway.rejected || l.gateway.unprogrammed) return false;
-  if (listenerAcceptProblem(l) !== undefined) return false;
-  // HTTPS always terminates; TLS listeners only in mode Terminate.
-  if ((l.module?.needsCertificates || l.tlsMode === 'Terminate') && (l.tls?.certificates.length ?? 0) === 0) return false;
-  return true;
-}
-
 /**
  * Listeners of one Gateway that cannot be told apart are all Conflicted
  * (none wins): different protocols on one port (ProtocolConflict), or the
@@ -249,7 +165,7 @@ function detectCrossGatewayConflicts(gateways: readonly GatewayState[]): void {
   const claimed = new Map<string, ListenerState[]>();
   for (const g of order) {
     if (g.rejected || g.unprogrammed) continue;
-    for (const l of g.listeners) {
+    for (const l of mergedListeners(g)) {
       if (!listenerServes(l)) continue;
       for (const address of g.bindAddresses) {
         const key = `${address}|${l.port}`;

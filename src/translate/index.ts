@@ -1,7 +1,7 @@
 import type { GatewayClass } from '../model/objects.js';
 import type { Snapshot } from '../store/snapshot.js';
 import { deepFreeze } from '../store/build.js';
-import { attachRoute, effectiveHostnames, type ParentAttachment } from './attachment.js';
+import { attachRoute, effectiveHostnames, parentTargets, type ParentAttachment } from './attachment.js';
 import { metaOf, TranslateContext } from './context.js';
 import { Reason } from './conditions.js';
 import { checkRedirectLoops } from './diagnostics.js';
@@ -12,10 +12,10 @@ import { translateHttpRoute, type RouteTranslation } from './httproute.js';
 import { resolveKindConflicts } from './kindconflicts.js';
 import { placeL4Routes } from './l4routes.js';
 import { byName } from './order.js';
-import { gatewayClassStatus, gatewayStatus, routeAccepted, routeStatus } from './statuses.js';
+import { gatewayClassStatus, gatewayStatus, listenerSetStatus, routeAccepted, routeStatus } from './statuses.js';
 import type { ObjectStatus, TranslateOptions, TranslateResult } from './status.js';
 import { buildTable } from './table.js';
-import type { GatewayState, ListenerState, Problem } from './types.js';
+import type { ListenerState, Problem } from './types.js';
 
 export { SUPPORTED_FEATURES } from './features.js';
 export type { TranslateOptions, TranslateResult } from './status.js';
@@ -45,14 +45,14 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
   }
 
   const gateways = buildGateways(ctx, ourClasses);
-  const byKey = new Map<string, GatewayState>(gateways.map((g) => [`${g.namespace}/${g.name}`, g]));
+  const targets = parentTargets(gateways);
 
   const placed: PlacedRoute[] = [];
   const place = (kind: PlacedRoute['kind'], t: RouteTranslation, parentRefs: Parameters<typeof attachRoute>[1]): void => {
     if (parentRefs.length === 0) {
       ctx.warn({ object: { kind, namespace: t.namespace, name: t.name }, field: 'spec.parentRefs', code: 'NoParentRefs', message: 'the route has no parentRefs, so no Gateway serves it' });
     }
-    const parents = attachRoute({ kind, namespace: t.namespace, name: t.name, hostnames: t.hostnames }, parentRefs, byKey, ctx);
+    const parents = attachRoute({ kind, namespace: t.namespace, name: t.name, hostnames: t.hostnames }, parentRefs, targets, ctx);
     if (parents.length > 0) placed.push({ kind, t, parents });
   };
   for (const route of byName(snapshot.httpRoutes)) place('HTTPRoute', translateHttpRoute(route, ctx), route.spec?.parentRefs ?? []);
@@ -72,9 +72,12 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
     if (kind === 'HTTPRoute') checkRedirectLoops({ kind, namespace: t.namespace, name: t.name }, t.entries, attached, ctx);
     routeStatuses.push(routeStatus(input, parents, options.controllerName));
   }
-  routeStatuses.push(...placeL4Routes(byKey, ctx));
+  routeStatuses.push(...placeL4Routes(targets, ctx));
 
-  for (const g of gateways) statuses.push(gatewayStatus(g));
+  for (const g of gateways) {
+    statuses.push(gatewayStatus(g));
+    for (const ls of g.listenerSets) statuses.push(listenerSetStatus(ls));
+  }
   statuses.push(...routeStatuses);
   const table = buildTable(gateways, ctx);
   return deepFreeze({ table, statuses, diagnostics: ctx.diagnostics });

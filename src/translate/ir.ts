@@ -31,8 +31,9 @@ export interface PortIR {
 export interface GatewayRef { readonly namespace: string; readonly name: string }
 
 export interface ListenerIR {
-  /** "namespace/gateway/listenerName" */
+  /** "namespace/gateway/listenerName"; "ListenerSet/namespace/name/listenerName" for a ListenerSet's listener. */
   readonly id: string;
+  /** The Gateway whose addresses the listener binds (a ListenerSet listener's parent Gateway). */
   readonly gateway: GatewayRef;
   readonly name: string;
   readonly protocol: ListenerProtocol;

@@ -1,5 +1,5 @@
 import type { TCPRoute, TLSRoute, UDPRoute } from '../model/objects.js';
-import { attachRoute, effectiveHostnames } from './attachment.js';
+import { attachRoute, effectiveHostnames, type ParentTargets } from './attachment.js';
 import { resolveBackendRef } from './backends.js';
 import { Reason } from './conditions.js';
 import type { TranslateContext } from './context.js';
@@ -9,7 +9,7 @@ import type { L4RouteIR, RouteRef, WeightedBackendIR } from './ir.js';
 import { byName } from './order.js';
 import type { ObjectStatus } from './status.js';
 import { routeAccepted, routeStatus, type RouteStatusInput } from './statuses.js';
-import type { GatewayState, ListenerState, ParentReference, Problem } from './types.js';
+import type { ListenerState, ParentReference, Problem } from './types.js';
 
 export type L4RouteKind = 'TLSRoute' | 'TCPRoute' | 'UDPRoute';
 type L4Route = TLSRoute | TCPRoute | UDPRoute;
@@ -32,7 +32,7 @@ export interface L4RouteTranslation extends RouteStatusInput {
  * route first: with no matches, the oldest route of a TCP/UDP listener gets
  * the traffic, and the oldest wins a TLS hostname) and return the statuses.
  */
-export function placeL4Routes(gateways: ReadonlyMap<string, GatewayState>, ctx: TranslateContext): ObjectStatus[] {
+export function placeL4Routes(targets: ParentTargets, ctx: TranslateContext): ObjectStatus[] {
   const statuses: ObjectStatus[] = [];
   const touched = new Set<ListenerState>();
   // The IR carries no creation time: keep it on the side for the age order.
@@ -49,7 +49,7 @@ export function placeL4Routes(gateways: ReadonlyMap<string, GatewayState>, ctx: 
       if (parentRefs.length === 0) {
         ctx.warn({ object: { kind, namespace: t.namespace, name: t.name }, field: 'spec.parentRefs', code: 'NoParentRefs', message: 'the route has no parentRefs, so no Gateway serves it' });
       }
-      const parents = attachRoute({ kind, namespace: t.namespace, name: t.name, hostnames: t.hostnames }, parentRefs, gateways, ctx);
+      const parents = attachRoute({ kind, namespace: t.namespace, name: t.name, hostnames: t.hostnames }, parentRefs, targets, ctx);
       if (parents.length === 0) continue;
       const placed = new Set<ListenerState>();
       for (const p of parents) {

@@ -2,9 +2,9 @@ import type { GatewayClass } from '../model/objects.js';
 import { GATEWAY_GROUP } from '../model/objects.js';
 import type { ParentAttachment } from './attachment.js';
 import { condition, Reason } from './conditions.js';
-import { listenerAcceptProblem, listenerServes } from './gateways.js';
+import { listenerAcceptProblem, listenerServes, listenerSetProblem, listenerValid } from './listeners.js';
 import type { Condition, ObjectStatus } from './status.js';
-import type { GatewayState, ListenerState, Problem } from './types.js';
+import type { GatewayState, ListenerSetState, ListenerState, Problem } from './types.js';
 
 const API_VERSION = `${GATEWAY_GROUP}/v1`;
 
@@ -28,12 +28,7 @@ export function gatewayClassStatus(cls: GatewayClass, generation: number | undef
 
 export function gatewayStatus(g: GatewayState): ObjectStatus {
   const gen = g.generation;
-  const listeners = g.listeners.map((l) => ({
-    name: l.name,
-    supportedKinds: l.supportedKinds.map((k) => ({ group: k.group, kind: k.kind })),
-    attachedRoutes: l.attachedRoutes.size,
-    conditions: listenerConditions(l, gen),
-  }));
+  const listeners = g.listeners.map((l) => listenerStatus(l, gen));
   return {
     kind: 'Gateway',
     apiVersion: API_VERSION,
@@ -44,8 +39,61 @@ export function gatewayStatus(g: GatewayState): ObjectStatus {
       addresses: g.statusAddresses.map((a) => ({ type: a.type, value: a.value })),
       conditions: gatewayConditions(g, gen),
       listeners,
+      // Only for Gateways that deal in ListenerSets: absent means 0 (omitempty), and other Gateways' status stays as before.
+      ...(g.obj.spec?.allowedListeners !== undefined || g.listenerSets.length > 0
+        ? { attachedListenerSets: g.listenerSets.filter((ls) => listenerSetProblem(ls) === undefined).length }
+        : {}),
     },
   };
+}
+
+function listenerStatus(l: ListenerState, gen: number | undefined): Record<string, unknown> {
+  return {
+    name: l.name,
+    supportedKinds: l.supportedKinds.map((k) => ({ group: k.group, kind: k.kind })),
+    attachedRoutes: l.attachedRoutes.size,
+    conditions: listenerConditions(l, gen),
+  };
+}
+
+/**
+ * A ListenerSet's status: Accepted/Programmed summarise only its own
+ * listeners (GEP-1713), which are listed like a Gateway's. A ListenerSet its
+ * parent refuses lists no listeners.
+ */
+export function listenerSetStatus(ls: ListenerSetState): ObjectStatus {
+  const gen = ls.generation;
+  return {
+    kind: 'ListenerSet',
+    apiVersion: API_VERSION,
+    namespace: ls.namespace,
+    name: ls.name,
+    ...(gen !== undefined ? { generation: gen } : {}),
+    status: {
+      conditions: listenerSetConditions(ls, gen),
+      listeners: ls.listeners.map((l) => listenerStatus(l, gen)),
+    },
+  };
+}
+
+function listenerSetConditions(ls: ListenerSetState, gen: number | undefined): Condition[] {
+  const problem = listenerSetProblem(ls);
+  if (problem) {
+    return [
+      condition('Accepted', false, problem.reason, problem.message, gen),
+      condition('Programmed', false, problem.reason, problem.message, gen),
+    ];
+  }
+  const invalid = ls.listeners.filter((l) => !listenerValid(l) || l.invalidKinds.length > 0);
+  const names = (list: readonly ListenerState[]): string => list.map((l) => l.name).join(', ');
+  const accepted = invalid.length > 0
+    ? condition('Accepted', true, Reason.ListenersNotValid, `invalid listeners: ${names(invalid)}; valid listeners: ${names(ls.listeners.filter((l) => !invalid.includes(l)))}`, gen)
+    : condition('Accepted', true, Reason.Accepted, `ListenerSet is accepted by Gateway ${ls.gateway.namespace}/${ls.gateway.name}`, gen);
+  let programmed: Condition;
+  if (ls.gateway.unprogrammed) programmed = condition('Programmed', false, Reason.Invalid, `Gateway ${ls.gateway.namespace}/${ls.gateway.name} is not programmed: ${ls.gateway.unprogrammed.message}`, gen);
+  else if (!ls.listeners.some(listenerServes)) programmed = condition('Programmed', false, Reason.Invalid, 'no listener can be programmed', gen);
+  else programmed = condition('Programmed', true, Reason.Programmed, 'ListenerSet is programmed', gen);
+  return [accepted, programmed];
 }
 
 function gatewayConditions(g: GatewayState, gen: number | undefined): Condition[] {
@@ -85,8 +133,12 @@ function listenerConditions(l: ListenerState, gen: number | undefined): Conditio
   let programmed: Condition;
   if (listenerServes(l)) programmed = condition('Programmed', true, Reason.Programmed, 'listener is programmed', gen);
   else {
-    const why = l.gateway.rejected?.message ?? l.gateway.unprogrammed?.message ?? accept?.message ?? l.refProblem?.message ?? 'listener has no usable certificate';
-    programmed = condition('Programmed', false, Reason.Invalid, why, gen);
+    const setProblem = l.listenerSet ? listenerSetProblem(l.listenerSet) : undefined;
+    const why = l.gateway.rejected?.message ?? l.gateway.unprogrammed?.message ?? accept?.message ?? l.refProblem?.message
+      ?? (setProblem ? `ListenerSet is not accepted: ${setProblem.message}` : 'listener has no usable certificate');
+    // A ListenerSet listener that lost a conflict says so in Programmed too (GEP-1713 conformance expects it).
+    const reason = l.listenerSet && l.conflict && accept === l.conflict ? l.conflict.reason : Reason.Invalid;
+    programmed = condition('Programmed', false, reason, why, gen);
   }
   let resolved: Condition;
   if (l.invalidKinds.length > 0) {

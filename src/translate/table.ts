@@ -3,7 +3,7 @@ import { builtContentHash } from './canonical.js';
 import type { TranslateContext } from './context.js';
 import { compareHostSpecificity, isWildcard } from './hostnames.js';
 import type { ClusterIR, HttpFilterIR, ListenerIR, PortIR, RouteTable, VirtualHostIR, WeightedBackendIR } from './ir.js';
-import { listenerServes } from './gateways.js';
+import { listenerServes, mergedListeners } from './listeners.js';
 import { compareEntries } from './precedence.js';
 import type { GatewayState, HttpEntry, ListenerState } from './types.js';
 import { irProtocol } from './types.js';
@@ -17,7 +17,7 @@ import { irProtocol } from './types.js';
 export function buildTable(gateways: readonly GatewayState[], ctx: TranslateContext): RouteTable {
   const ports = new Map<string, { address: string; port: number; protocol: PortIR['protocol']; listeners: ListenerIR[] }>();
   for (const g of gateways) {
-    for (const l of g.listeners) {
+    for (const l of mergedListeners(g)) {
       if (!listenerServes(l)) continue;
       const protocol = irProtocol(l.protocol);
       if (protocol === undefined) continue;

@@ -1,4 +1,4 @@
-import type { Gateway, GRPCRoute, HTTPRoute } from '../model/objects.js';
+import type { Gateway, GRPCRoute, HTTPRoute, ListenerSet } from '../model/objects.js';
 import type { HttpRouteIR, L4RouteIR, ListenerProtocol, ListenerTLSIR } from './ir.js';
 
 export type ListenerSpec = Gateway['spec']['listeners'][number];
@@ -21,6 +21,13 @@ export interface Problem {
   readonly message: string;
 }
 
+/** The object that declares a listener: what its certificate references and allowedRoutes "Same" are relative to. */
+export interface ListenerOwner {
+  readonly kind: 'Gateway' | 'ListenerSet';
+  readonly namespace: string;
+  readonly name: string;
+}
+
 export interface GatewayState {
   readonly obj: Gateway;
   readonly namespace: string;
@@ -35,6 +42,22 @@ export interface GatewayState {
   readonly rejected?: Problem & { readonly programmedReason?: string };
   /** Set when the Gateway is accepted but cannot be programmed (e.g. no address). */
   readonly unprogrammed?: Problem;
+  /** ListenerSets whose parentRef names this Gateway, in listener precedence order (oldest first). */
+  readonly listenerSets: ListenerSetState[];
+}
+
+/** A ListenerSet whose parent is one of our Gateways. */
+export interface ListenerSetState {
+  readonly obj: ListenerSet;
+  readonly namespace: string;
+  readonly name: string;
+  readonly generation: number | undefined;
+  readonly created: number | undefined;
+  readonly gateway: GatewayState;
+  /** Why the parent does not take the ListenerSet at all (NotAllowed, ParentNotAccepted); it then has no listeners. */
+  readonly refused?: Problem;
+  /** Its listeners, merged into the parent Gateway's after the Gateway's own. */
+  readonly listeners: ListenerState[];
 }
 
 /** One route match entry placed on a listener, with what precedence needs. */
@@ -47,6 +70,8 @@ export interface HttpEntry {
 export interface ListenerState {
   readonly id: string;
   readonly gateway: GatewayState;
+  /** Set for a listener declared by a ListenerSet (then `gateway` is its parent). */
+  readonly listenerSet?: ListenerSetState;
   readonly spec: ListenerSpec;
   readonly name: string;
   readonly port: number;

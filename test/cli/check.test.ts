@@ -218,3 +218,29 @@ t.test('--controller-name: the implied GatewayClass sluice belongs to that contr
   t.match(out, /sluice\s+example\.com\/mine\s+True/);
   t.match(out, /parent default\/gw\/http\s+Accepted\s+True/);
 });
+
+t.test('ListenerSets: a summary row each, their listeners listed, and a not-allowed ListenerSet fails the check', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'ls.yaml');
+  const withSet = GOOD.replace('  listeners:\n', '  allowedListeners: { namespaces: { from: Same } }\n  listeners:\n') + `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: { name: team }
+spec:
+  parentRef: { name: gw }
+  listeners:
+    - { name: extra, protocol: HTTP, port: 8081 }
+`;
+  await writeFile(file, withSet);
+  const ok = await check(['-c', file]);
+  t.equal(ok.code, 0, ok.err);
+  t.match(ok.out, /\nLISTENERSET\s+GATEWAY\s+ACCEPTED\s+PROGRAMMED\ndefault\/team\s+default\/gw\s+True\s+True\n/);
+  t.match(ok.out, /\nListenerSet\/default\/team\/extra\s+HTTP\s+8081\s+\*\s+0\s+True\s+True\s+True\s+False\n/);
+  t.match(ok.out, /ListenerSet\/default\/team\s+Accepted\s+True\s+Accepted/);
+
+  await writeFile(file, withSet.replace('from: Same', 'from: None'));
+  const refused = await check(['-c', file]);
+  t.equal(refused.code, 1);
+  t.match(refused.out, /\ndefault\/team\s+default\/gw\s+False\s+False\n/);
+  t.match(refused.err, /ListenerSet default\/team: Accepted=False \(NotAllowed\)/);
+});

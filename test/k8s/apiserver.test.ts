@@ -10,7 +10,10 @@ import { GatewayServiceReconciler } from '../../src/k8s/service-reconciler.js';
 import { StatusWriter } from '../../src/k8s/status-writer.js';
 import type { Gateway } from '../../src/model/objects.js';
 import { KubernetesSource } from '../../src/sources/kubernetes/index.js';
+import { stampTransitions } from '../../src/runner/status-merge.js';
+import { buildSnapshot } from '../../src/store/build.js';
 import type { Snapshot } from '../../src/store/snapshot.js';
+import { translate } from '../../src/translate/index.js';
 import type { RouteTable } from '../../src/translate/ir.js';
 import { createLogger } from '../../src/util/log.js';
 import { apply, clusterForTest, getObject, namespaceObject, poll, remove } from './helpers.js';
@@ -181,6 +184,49 @@ if (ctx) {
     t.same((final.status as { parents: Array<{ controllerName: string }> }).parents.map((p) => p.controllerName), ['example.com/other']);
     writer.close();
     w2.close();
+  });
+
+  t.test('status writer: ListenerSet status and Gateway attachedListenerSets as translate() computes them pass CRD validation', async (t) => {
+    const objects: KubeObject[] = [
+      { apiVersion: GW, kind: 'GatewayClass', metadata: { name: 'ls-class' }, spec: { controllerName: OURS } },
+      {
+        apiVersion: GW, kind: 'Gateway', metadata: { name: 'ls-gw', namespace: ns },
+        spec: { gatewayClassName: 'ls-class', allowedListeners: { namespaces: { from: 'Same' } }, listeners: [{ name: 'http', protocol: 'HTTP', port: 80, hostname: 'gw.example.com' }] },
+      },
+      {
+        apiVersion: GW, kind: 'ListenerSet', metadata: { name: 'ls-team', namespace: ns },
+        spec: { parentRef: { name: 'ls-gw' }, listeners: [{ name: 'web', protocol: 'HTTP', port: 80, hostname: 'team.example.com' }, { name: 'clash', protocol: 'HTTP', port: 80, hostname: 'gw.example.com' }] },
+      },
+    ];
+    for (const o of objects) await apply(client, o);
+    const live = new Map<string, KubeObject>();
+    for (const o of objects) {
+      const got = await getObject(client, String(o.kind), String(o.apiVersion), o.metadata?.namespace, String(o.metadata?.name));
+      if (got) live.set(`${String(o.kind)}/${got.metadata?.namespace ?? ''}/${got.metadata?.name ?? ''}`, got);
+    }
+    const result = translate(buildSnapshot([...live.values()] as Parameters<typeof buildSnapshot>[0]), { controllerName: OURS });
+    // As the engine publishes them: with lastTransitionTime (the CRDs require it).
+    const statuses = stampTransitions(result.statuses.filter((st) => st.kind === 'Gateway' || st.kind === 'ListenerSet'), [], '2026-03-03T00:00:00Z');
+    t.equal(statuses.length, 2);
+    const writer = new StatusWriter({
+      client, logger, controllerName: OURS, resources: () => resources,
+      lookup: (kind, namespace, name) => live.get(`${kind}/${namespace}/${name}`), list: () => [], fieldManager: 'sluice-test',
+    });
+    writer.setLeader(true);
+    writer.publish(statuses);
+    await writer.idle();
+    t.equal(writer.writes, 2, 'both statuses were accepted by the apiserver');
+
+    type Cond = { type: string; status: string; reason: string; lastTransitionTime?: string };
+    const set = await getObject(client, 'ListenerSet', GW, ns, 'ls-team');
+    const setStatus = set?.status as { conditions: Cond[]; listeners: Array<{ name: string; conditions: Cond[] }> };
+    t.match(setStatus.conditions.find((c) => c.type === 'Accepted'), { status: 'True', reason: 'ListenersNotValid' }, 'one valid listener keeps it Accepted');
+    t.ok(setStatus.conditions.every((c) => typeof c.lastTransitionTime === 'string'), 'conditions carry lastTransitionTime');
+    t.same(setStatus.listeners.map((l) => l.name), ['web', 'clash']);
+    t.match(setStatus.listeners[1]?.conditions.find((c) => c.type === 'Conflicted'), { status: 'True', reason: 'HostnameConflict' });
+    const gw = await getObject(client, 'Gateway', GW, ns, 'ls-gw');
+    t.equal((gw?.status as { attachedListenerSets?: number }).attachedListenerSets, 1);
+    writer.close();
   });
 
   t.test('Gateway Service reconciler: create, propagate infrastructure, update, delete when no longer ours, GC', async (t) => {

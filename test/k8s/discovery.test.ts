@@ -1,6 +1,6 @@
 import t from 'tap';
 import { chooseGatewayResources, missingRequiredKinds, type DiscoveredResource } from '../../src/k8s/discovery.js';
-import { collectionPath, objectPath, CORE_RESOURCES } from '../../src/k8s/resources.js';
+import { collectionPath, objectPath, resourceForKind, CORE_RESOURCES } from '../../src/k8s/resources.js';
 
 const GROUP = 'gateway.networking.k8s.io';
 const res = (name: string, kind: string): DiscoveredResource => ({ name, kind, namespaced: kind !== 'GatewayClass', verbs: ['get', 'list', 'watch'] });
@@ -41,6 +41,10 @@ t.test('XListenerSet is a fallback only', async (t) => {
   t.notOk(both.has('XListenerSet'));
   const onlyX = chooseGatewayResources(new Map([x]));
   t.equal(onlyX.get('XListenerSet')?.group, 'gateway.networking.x-k8s.io');
+  // ListenerSet statuses go wherever ListenerSets are served.
+  t.equal(resourceForKind(both, 'ListenerSet')?.plural, 'listenersets');
+  t.equal(resourceForKind(onlyX, 'ListenerSet')?.plural, 'xlistenersets');
+  t.equal(resourceForKind(onlyX, 'GRPCRoute'), undefined);
 });
 
 t.test('missing CRDs are named', async (t) => {

@@ -53,3 +53,14 @@ t.test('one bound listener keeps the Gateway Programmed', async (t) => {
   });
   t.same(programmedOf(merged[0]?.status.conditions), { status: 'True', reason: 'Programmed' });
 });
+
+t.test('bind failures of ListenerSet listeners land on the ListenerSet, not on a Gateway of the same name', async (t) => {
+  const set = { ...gatewayStatus(['a']), kind: 'ListenerSet' } as ObjectStatus;
+  const merged = mergeBindFailures([gatewayStatus(['a']), set], {
+    'ListenerSet/default/gw/a': { programmed: false, reason: 'PortUnavailable', message: 'cannot bind: address already in use', addressNotUsable: true },
+  });
+  t.same(programmedOf(merged[0]?.status.conditions), { status: 'True', reason: 'Programmed' }, 'the Gateway is untouched');
+  t.same(programmedOf(merged[1]?.status.conditions), { status: 'False', reason: 'Invalid' }, 'AddressNotUsable is a Gateway reason only');
+  const ls = (merged[1]?.status.listeners as Array<{ conditions: unknown }>)[0];
+  t.same(programmedOf(ls?.conditions), { status: 'False', reason: 'PortUnavailable' });
+});

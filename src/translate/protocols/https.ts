@@ -10,7 +10,7 @@ export const httpsProtocol: ProtocolModule = {
   transport: 'tcp',
   distinctBy: 'sni',
   needsCertificates: true,
-  resolve(listener, gateway, ctx) {
+  resolve(listener, owner, ctx) {
     const mode = listener.tls?.mode ?? 'Terminate';
     if (mode !== 'Terminate') {
       return {
@@ -18,7 +18,7 @@ export const httpsProtocol: ProtocolModule = {
         acceptProblem: { reason: Reason.UnsupportedValue, message: `tls.mode ${mode} is not valid for an HTTPS listener (only Terminate)` },
       };
     }
-    const { certificates, problem } = resolveCertificateRefs(listener, gateway, ctx);
+    const { certificates, problem } = resolveCertificateRefs(listener, owner, ctx);
     return problem === undefined
       ? { tls: { certificates }, tlsMode: 'Terminate' }
       : { tls: { certificates }, tlsMode: 'Terminate', refProblem: problem };

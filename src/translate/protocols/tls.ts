@@ -17,7 +17,7 @@ export const tlsProtocol: ProtocolModule = {
   distinctBy: 'sni',
   // Only Terminate needs a certificate: listenerServes() checks tlsMode.
   needsCertificates: false,
-  resolve(listener, gateway, ctx) {
+  resolve(listener, owner, ctx) {
     const tls = listener.tls;
     if (tls === undefined) {
       return { acceptProblem: { reason: Reason.UnsupportedValue, message: 'a TLS listener needs tls.mode (Passthrough or Terminate)' } };
@@ -28,7 +28,7 @@ export const tlsProtocol: ProtocolModule = {
     if (mode !== 'Terminate') {
       return { acceptProblem: { reason: Reason.UnsupportedValue, message: `tls.mode ${String(mode)} is not valid (Passthrough or Terminate)` } };
     }
-    const { certificates, problem } = resolveCertificateRefs(listener, gateway, ctx);
+    const { certificates, problem } = resolveCertificateRefs(listener, owner, ctx);
     return problem === undefined
       ? { tls: { certificates }, tlsMode: 'Terminate' }
       : { tls: { certificates }, tlsMode: 'Terminate', refProblem: problem };

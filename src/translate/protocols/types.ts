@@ -1,6 +1,6 @@
 import type { TranslateContext } from '../context.js';
 import type { ListenerProtocol, ListenerTLSIR } from '../ir.js';
-import type { GatewayState, ListenerSpec, Problem, RouteGroupKind } from '../types.js';
+import type { ListenerOwner, ListenerSpec, Problem, RouteGroupKind } from '../types.js';
 
 /**
  * Everything protocol-specific about a listener. Supporting a new listener
@@ -20,8 +20,8 @@ export interface ProtocolModule {
   readonly distinctBy: 'host' | 'sni' | 'none';
   /** Whether a listener of this protocol without a usable certificate cannot serve. */
   readonly needsCertificates: boolean;
-  /** Resolve TLS settings and references. */
-  resolve(listener: ListenerSpec, gateway: GatewayState, ctx: TranslateContext): ListenerResolution;
+  /** Resolve TLS settings and references (relative to the object that declares the listener). */
+  resolve(listener: ListenerSpec, owner: ListenerOwner, ctx: TranslateContext): ListenerResolution;
 }
 
 export interface ListenerResolution {

@@ -537,3 +537,40 @@ data: { any-key: ${Buffer.from('v').toString('base64')} }
 status: { ignored: true }
 `), [], 'free-form maps accept any key; status is dropped');
 });
+
+t.test('ListenerSets load with API-server defaults; their schema and listener rules are checked', async (t) => {
+  const dir = await tempDir(t);
+  const file = join(dir, 'ls.yaml');
+  await writeFile(file, `apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: { name: team, namespace: apps }
+spec:
+  parentRef: { name: gw, namespace: infra }
+  listeners:
+    - { name: web, protocol: HTTP, port: 8080, hostname: team.example.com }
+`);
+  const r = await loadConfig(file);
+  t.same(messages(r), []);
+  t.same(names(r.snapshot.listenerSets), ['apps/team']);
+  const set = r.snapshot.listenerSets[0]!;
+  t.same(set.spec.parentRef, { name: 'gw', namespace: 'infra', group: 'gateway.networking.k8s.io', kind: 'Gateway' });
+  t.same(set.spec.listeners[0]!.allowedRoutes, { namespaces: { from: 'Same' } });
+
+  t.match(await errorsFor(t, `apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: { name: bad }
+spec:
+  listeners:
+    - { name: web, protocol: HTTP, port: 8080 }
+`), [/ListenerSet default\/bad: spec\.parentRef: Required value/]);
+
+  t.match(await errorsFor(t, `apiVersion: gateway.networking.k8s.io/v1
+kind: ListenerSet
+metadata: { name: dup }
+spec:
+  parentRef: { name: gw }
+  listeners:
+    - { name: a, protocol: HTTP, port: 80 }
+    - { name: a, protocol: HTTP, port: 81 }
+`), [/ListenerSet default\/dup: spec\.listeners\[1\]\.name: Duplicate value: "a"/]);
+});
