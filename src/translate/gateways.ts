@@ -4,6 +4,7 @@ import { GATEWAY_GROUP } from '../model/objects.js';
 import type { TranslateContext } from './context.js';
 import { metaOf } from './context.js';
 import { byName } from './order.js';
+import { resolveBackendClientCertificate } from './backend-client-cert.js';
 import { Reason } from './conditions.js';
 import { normalizeHostname } from './hostnames.js';
 import { protocolModule, sharingKey } from './protocols/index.js';
@@ -45,6 +46,7 @@ function buildGateway(gw: Gateway, ctx: TranslateContext): GatewayState {
   const addr = resolveAddresses(gw, ctx);
   const params = checkInfrastructureParameters(gw, m.namespace, ctx);
   const rejected = addr.rejected ?? params;
+  const clientCert = resolveBackendClientCertificate(gw, m.namespace, ctx);
   const state: GatewayState = {
     obj: gw,
     namespace: m.namespace,
@@ -58,6 +60,8 @@ function buildGateway(gw: Gateway, ctx: TranslateContext): GatewayState {
       : addr.status.length > 0 ? addr.status : (ctx.options.defaultAddresses?.(ref) ?? []).map((a) => ({ type: a.type, value: a.value })),
     ...(rejected ? { rejected } : {}),
     ...(addr.unprogrammed ? { unprogrammed: addr.unprogrammed } : {}),
+    ...(clientCert.certificate ? { backendClientCertificate: clientCert.certificate } : {}),
+    ...(clientCert.problem ? { backendTLSProblem: clientCert.problem } : {}),
   };
   for (const spec of gw.spec?.listeners ?? []) state.listeners.push(buildListener(spec, state, ctx));
   return state;

@@ -35,6 +35,10 @@ export interface GatewayState {
   readonly rejected?: Problem & { readonly programmedReason?: string };
   /** Set when the Gateway is accepted but cannot be programmed (e.g. no address). */
   readonly unprogrammed?: Problem;
+  /** spec.tls.backend.clientCertificateRef, resolved: presented on TLS connections to backends. */
+  readonly backendClientCertificate?: import('./ir.js').CertificateIR;
+  /** Why spec.tls.backend.clientCertificateRef cannot be used (Gateway ResolvedRefs=False). */
+  readonly backendTLSProblem?: Problem;
 }
 
 /** One route match entry placed on a listener, with what precedence needs. */
