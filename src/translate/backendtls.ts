@@ -42,9 +42,10 @@ interface PolicyState {
 }
 
 /** What applies to one Service port: the policy's TLS settings, or `unusable` when connections must fail. */
-export type PortTLS =
-  | { readonly tls: ClusterTLS; readonly policy: string; readonly unusable?: undefined }
-  | { readonly unusable: string; readonly policy: string; readonly tls?: undefined };
+export type PortTLS = { readonly policy: { readonly namespace: string; readonly name: string } } & (
+  | { readonly tls: ClusterTLS; readonly unusable?: undefined }
+  | { readonly unusable: string; readonly tls?: undefined }
+);
 
 /**
  * BackendTLSPolicy evaluation for one translate() call: validation of each
@@ -58,6 +59,8 @@ export class BackendTLSPolicies {
   readonly #policies: PolicyState[] = [];
   /** Winner per target key. */
   readonly #winners = new Map<string, PolicyState>();
+  /** Every policy per target key (winners and conflicted ones: all get ancestors). */
+  readonly #byTarget = new Map<string, PolicyState[]>();
   /** Service port of each cluster, for ancestors: cluster id -> "ns/service#portName". */
   readonly #clusterPorts = new Map<string, { namespace: string; service: string; portName: string }>();
   /** Per-Gateway variants of route entries (client certificates), memoised so virtual hosts dedupe by identity. */
@@ -75,6 +78,9 @@ export class BackendTLSPolicies {
     };
     for (const p of this.#policies) {
       for (const t of p.targets) {
+        const all = this.#byTarget.get(t);
+        if (all) all.push(p);
+        else this.#byTarget.set(t, [p]);
         const current = this.#winners.get(t);
         if (current === undefined || older(p, current)) this.#winners.set(t, p);
       }
@@ -97,7 +103,7 @@ export class BackendTLSPolicies {
     const p = (portName !== '' ? this.#winners.get(targetKey(namespace, service, portName)) : undefined)
       ?? this.#winners.get(targetKey(namespace, service, ''));
     if (p === undefined) return undefined;
-    const policy = `${p.namespace}/${p.name}`;
+    const policy = { namespace: p.namespace, name: p.name };
     const problem = p.acceptProblem ?? p.refProblem;
     return problem ? { unusable: problem.message, policy } : { tls: p.tls, policy };
   }
@@ -114,8 +120,8 @@ export class BackendTLSPolicies {
       const port = this.#clusterPorts.get(id);
       if (port === undefined) continue;
       const keys = [targetKey(port.namespace, port.service, ''), ...(port.portName !== '' ? [targetKey(port.namespace, port.service, port.portName)] : [])];
-      for (const p of this.#policies) {
-        if (p.targets.some((t) => keys.includes(t))) p.ancestors.set(`${gateway.namespace}/${gateway.name}`, gateway);
+      for (const key of keys) {
+        for (const p of this.#byTarget.get(key) ?? []) p.ancestors.set(`${gateway.namespace}/${gateway.name}`, gateway);
       }
     }
   }
