@@ -1,5 +1,6 @@
 import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders, type OutgoingHttpHeaders } from 'node:http2';
 import type { Readable } from 'node:stream';
+import type { ConnectionOptions } from 'node:tls';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../util/log.js';
 import { lowerName } from './headers.js';
@@ -26,14 +27,16 @@ export class H2cUpstream {
     readonly address: string,
     readonly port: number,
     readonly logger: Logger,
+    /** Set when the cluster originates TLS (BackendTLSPolicy): HTTP/2 over TLS, ALPN h2. */
+    readonly tls?: ConnectionOptions,
   ) {
-    this.origin = `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+    this.origin = `${tls ? 'https' : 'http'}://${address.includes(':') ? `[${address}]` : address}:${port}`;
   }
 
   #getSession(): ClientHttp2Session {
     const current = this.#session;
     if (current !== undefined && !current.closed && !current.destroyed) return current;
-    const session = http2.connect(this.origin);
+    const session = this.tls ? http2.connect(this.origin, { ...this.tls, ALPNProtocols: ['h2'] }) : http2.connect(this.origin);
     const forget = (): void => {
       if (this.#session === session) this.#session = undefined;
     };
@@ -52,7 +55,7 @@ export class H2cUpstream {
    * body is the client request stream or null.
    */
   request(method: string, path: string, headers: readonly string[], body: Readable | null, handler: Dispatcher.DispatchHandler): void {
-    const h2headers: OutgoingHttpHeaders = { ':method': method, ':path': path, ':scheme': 'http' };
+    const h2headers: OutgoingHttpHeaders = { ':method': method, ':path': path, ':scheme': this.tls ? 'https' : 'http' };
     for (let i = 0; i < headers.length; i += 2) {
       const name = lowerName(headers[i]);
       if (name === 'host') {

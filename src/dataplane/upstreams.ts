@@ -1,10 +1,11 @@
 import { Pool, type Dispatcher } from 'undici';
-import { checkServerIdentity, type ConnectionOptions, type PeerCertificate } from 'node:tls';
+import type { ConnectionOptions } from 'node:tls';
 import type { ClusterIR, EndpointIR } from '../translate/ir.js';
 import type { Logger } from '../util/log.js';
 import type { EndpointPolicy } from './types.js';
 import { H2cUpstream } from './h2c.js';
 import { NativeH1Upstream } from './h1client.js';
+import { upstreamTLSKey, upstreamTLSOptions } from './upstream-tls.js';
 
 /** undici reads `servername` from dispatch options at run time; its typings omit it. */
 export type UpstreamDispatchOptions = Dispatcher.DispatchOptions & { readonly servername?: string };
@@ -127,7 +128,7 @@ export class UpstreamRegistry {
   }
 
   get(cluster: ClusterIR, ep: EndpointIR): Upstream {
-    const tlsKey = cluster.tls ? `tls:${cluster.tls.sni}|${cluster.tls.caPem ?? ''}|${cluster.tls.wellKnownCA ? 1 : 0}|${(cluster.tls.subjectAltNames ?? []).join(',')}` : 'plain';
+    const tlsKey = cluster.tls ? upstreamTLSKey(cluster.tls) : 'plain';
     const label = endpointLabel(ep);
     const key = `${cluster.protocol}|${tlsKey}|${label}`;
     let entry = this.#entries.get(key);
@@ -171,7 +172,9 @@ export class UpstreamRegistry {
 
   #create(key: string, label: string, cluster: ClusterIR, ep: EndpointIR): Upstream {
     const host = ep.address.includes(':') ? `[${ep.address}]` : ep.address;
-    if (cluster.protocol === 'h2c') return new H2cUpstream(key, label, ep.address, ep.port, this.#opts.logger);
+    if (cluster.protocol === 'h2c') {
+      return new H2cUpstream(key, label, ep.address, ep.port, this.#opts.logger, cluster.tls ? upstreamTLSOptions(cluster.tls) : undefined);
+    }
     if (this.#opts.client === 'native' && !cluster.tls) {
       return new NativeH1Upstream(key, label, ep.address, ep.port, {
         connections: this.#opts.connections,
@@ -195,20 +198,7 @@ export class UpstreamRegistry {
     const tls = cluster.tls;
     if (tls) {
       origin = `https://${host}:${ep.port}`;
-      const sans = tls.subjectAltNames;
-      tlsConnect = {
-        servername: tls.sni,
-        rejectUnauthorized: true,
-        ...(tls.caPem && !tls.wellKnownCA ? { ca: tls.caPem } : {}),
-        ...(sans && sans.length > 0
-          ? {
-            checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-              for (const san of sans) if (checkServerIdentity(san, cert) === undefined) return undefined;
-              return new Error(`upstream certificate matches none of ${sans.join(', ')}`);
-            },
-          }
-          : {}),
-      };
+      tlsConnect = upstreamTLSOptions(tls);
       options.connect = tlsConnect as Pool.Options['connect'];
     }
     return new HttpUpstream(key, label, ep.address, ep.port, origin, options, tlsConnect);

@@ -91,14 +91,15 @@ function stampValue(value: unknown, old: unknown, now: string): unknown {
   return value;
 }
 
-/** Pair array elements by name or parentRef when they have one, else by index. */
+/** Pair array elements by name, parentRef or ancestorRef when they have one, else by index. */
 function matchOld(v: unknown, oldArr: readonly unknown[], i: number): unknown {
   if (v && typeof v === 'object') {
     const rec = v as Record<string, unknown>;
     if (typeof rec.name === 'string') return oldArr.find((o) => (o as Record<string, unknown> | undefined)?.name === rec.name);
-    if (rec.parentRef) {
-      const key = JSON.stringify(rec.parentRef);
-      return oldArr.find((o) => JSON.stringify((o as Record<string, unknown> | undefined)?.parentRef) === key);
+    for (const refField of ['parentRef', 'ancestorRef'] as const) {
+      if (!rec[refField]) continue;
+      const key = JSON.stringify(rec[refField]);
+      return oldArr.find((o) => JSON.stringify((o as Record<string, unknown> | undefined)?.[refField]) === key);
     }
   }
   return oldArr[i];

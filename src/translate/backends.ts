@@ -62,7 +62,15 @@ function ensureCluster(
 ): string {
   if (!ctx.clusters.has(id)) {
     const endpoints = external !== undefined ? [{ address: external, port }] : serviceEndpoints(ctx, namespace, service, portName, transport);
-    ctx.clusters.set(id, { id, protocol, endpoints });
+    const policy = protocol === 'http1' || protocol === 'h2c' ? ctx.backendTLS.forServicePort(namespace, service, portName) : undefined;
+    if (policy?.unusable !== undefined) {
+      // The spec: connections through a policy with an invalid CA reference must fail (5xx); no endpoints gives 503.
+      ctx.warn({ object: { kind: 'BackendTLSPolicy', ...policy.policy }, code: 'BackendTLSPolicyUnusable', message: `traffic to Service ${namespace}/${service} port ${port} fails: ${policy.unusable}` });
+      ctx.clusters.set(id, { id, protocol, endpoints: [] });
+    } else {
+      ctx.clusters.set(id, { id, protocol, endpoints, ...(policy?.tls ? { tls: policy.tls } : {}) });
+    }
+    ctx.backendTLS.registerCluster(id, namespace, service, portName);
   }
   return id;
 }

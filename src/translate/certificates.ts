@@ -65,7 +65,7 @@ export function resolveCertificateRefs(listener: ListenerSpec, owner: ListenerOw
   return problem === undefined ? { certificates } : { certificates, problem };
 }
 
-function decodePair(data: Readonly<Record<string, string>> | undefined): { certPem: string; keyPem: string } | undefined {
+export function decodePair(data: Readonly<Record<string, string>> | undefined): { certPem: string; keyPem: string } | undefined {
   const crt = data?.['tls.crt'];
   const key = data?.['tls.key'];
   if (!crt || !key) return undefined;
@@ -73,7 +73,7 @@ function decodePair(data: Readonly<Record<string, string>> | undefined): { certP
 }
 
 /** Why a PEM pair cannot be served (never quoting the contents), or undefined when it is fine. */
-function checkPair(certPem: string, keyPem: string): string | undefined {
+export function checkPair(certPem: string, keyPem: string): string | undefined {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);

@@ -1,5 +1,6 @@
 import type { EndpointSlice, Namespace, ReferenceGrant, Secret, Service } from '../model/objects.js';
 import type { Snapshot } from '../store/snapshot.js';
+import { BackendTLSPolicies } from './backendtls.js';
 import type { ClusterIR } from './ir.js';
 import type { Diagnostic, TranslateOptions } from './status.js';
 
@@ -13,8 +14,11 @@ export class TranslateContext {
   readonly #namespaces = new Map<string, Namespace>();
   readonly #slicesByService = new Map<string, EndpointSlice[]>();
   readonly #grantsByNamespace = new Map<string, ReferenceGrant[]>();
+  /** BackendTLSPolicies, validated and with conflicts settled. */
+  readonly backendTLS: BackendTLSPolicies;
 
   constructor(readonly snapshot: Snapshot, readonly options: TranslateOptions) {
+    this.backendTLS = new BackendTLSPolicies(snapshot);
     for (const s of snapshot.services) this.#services.set(key(s.metadata?.namespace, s.metadata?.name), s);
     for (const s of snapshot.secrets) this.#secrets.set(key(s.metadata?.namespace, s.metadata?.name), s);
     for (const n of snapshot.namespaces) if (n.metadata?.name) this.#namespaces.set(n.metadata.name, n);

@@ -4,6 +4,9 @@
  * status.supportedFeatures. Add a name only with a test that backs it.
  */
 export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
+  'BackendTLSPolicy',
+  'BackendTLSPolicySANValidation',
+  'GatewayBackendClientCertificate',
   'GRPCRoute',
   'GRPCRouteNamedRouteRule',
   'Gateway',

@@ -3,6 +3,7 @@ import type { Gateway, GatewayClass } from '../model/objects.js';
 import type { TranslateContext } from './context.js';
 import { metaOf } from './context.js';
 import { byName } from './order.js';
+import { resolveBackendClientCertificate } from './backend-client-cert.js';
 import { Reason } from './conditions.js';
 import { buildListener, listenerServes, mergedListeners } from './listeners.js';
 import { attachListenerSets } from './listenersets.js';
@@ -48,6 +49,7 @@ function buildGateway(gw: Gateway, ctx: TranslateContext): GatewayState {
   const addr = resolveAddresses(gw, ctx);
   const params = checkInfrastructureParameters(gw, m.namespace, ctx);
   const rejected = addr.rejected ?? params;
+  const clientCert = resolveBackendClientCertificate(gw, m.namespace, ctx);
   const state: GatewayState = {
     obj: gw,
     namespace: m.namespace,
@@ -62,6 +64,8 @@ function buildGateway(gw: Gateway, ctx: TranslateContext): GatewayState {
     ...(rejected ? { rejected } : {}),
     ...(addr.unprogrammed ? { unprogrammed: addr.unprogrammed } : {}),
     listenerSets: [],
+    ...(clientCert.certificate ? { backendClientCertificate: clientCert.certificate } : {}),
+    ...(clientCert.problem ? { backendTLSProblem: clientCert.problem } : {}),
   };
   for (const spec of gw.spec?.listeners ?? []) state.listeners.push(buildListener(spec, state, ctx));
   return state;

@@ -65,8 +65,11 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
     const attached = acceptedListeners(parents, (p) => routeAccepted(input, p));
     for (const l of attached) {
       l.attachedRoutes.add(`${kind}/${t.namespace}/${t.name}`);
+      const gateway = { namespace: l.gateway.namespace, name: l.gateway.name };
+      ctx.backendTLS.noteUse(t.entries, gateway);
+      const entries = t.entries.map((ir) => ctx.backendTLS.withClientCertificate(ir, gateway, l.gateway.backendClientCertificate, ctx.clusters));
       for (const hostname of effectiveHostnames(l.hostname, t.hostnames)) {
-        for (const ir of t.entries) l.httpEntries.push({ hostname, created: t.created, ir });
+        for (const ir of entries) l.httpEntries.push({ hostname, created: t.created, ir });
       }
     }
     if (kind === 'HTTPRoute') checkRedirectLoops({ kind, namespace: t.namespace, name: t.name }, t.entries, attached, ctx);
@@ -79,6 +82,7 @@ export function translate(snapshot: Snapshot, options: TranslateOptions): Transl
     for (const ls of g.listenerSets) statuses.push(listenerSetStatus(ls));
   }
   statuses.push(...routeStatuses);
+  statuses.push(...ctx.backendTLS.statuses(options.controllerName));
   const table = buildTable(gateways, ctx);
   return deepFreeze({ table, statuses, diagnostics: ctx.diagnostics });
 }

@@ -178,7 +178,16 @@ export interface ClusterIR {
   /** Ready endpoints only. Empty means 503. */
   readonly endpoints: readonly EndpointIR[];
   /** BackendTLSPolicy: originate TLS to the backend. */
-  readonly tls?: { readonly sni: string; readonly caPem?: string; readonly wellKnownCA?: boolean; readonly subjectAltNames?: readonly string[] };
+  readonly tls?: {
+    /** SNI to send; also the name to verify when subjectAltNames is absent. */
+    readonly sni: string;
+    readonly caPem?: string;
+    readonly wellKnownCA?: boolean;
+    /** Names the certificate must match (any one): DNS names, or URIs (the entries containing ':'). Replace verification of `sni`. */
+    readonly subjectAltNames?: readonly string[];
+    /** Gateway spec.tls.backend.clientCertificateRef: presented to the backend. */
+    readonly clientCertificate?: CertificateIR;
+  };
 }
 
 export interface EndpointIR { readonly address: string; readonly port: number }

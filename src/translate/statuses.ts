@@ -1,6 +1,7 @@
 import type { GatewayClass } from '../model/objects.js';
 import { GATEWAY_GROUP } from '../model/objects.js';
 import type { ParentAttachment } from './attachment.js';
+import { BackendClientCertReason } from './backend-client-cert.js';
 import { condition, Reason } from './conditions.js';
 import { listenerAcceptProblem, listenerServes, listenerSetProblem, listenerValid } from './listeners.js';
 import type { Condition, ObjectStatus } from './status.js';
@@ -122,7 +123,23 @@ function gatewayConditions(g: GatewayState, gen: number | undefined): Condition[
   else if (accepted.status !== 'True') programmed = condition('Programmed', false, Reason.Invalid, 'Gateway is not accepted', gen);
   else if (!g.listeners.some(listenerServes)) programmed = condition('Programmed', false, Reason.Invalid, 'no listener can be programmed', gen);
   else programmed = condition('Programmed', true, Reason.Programmed, 'Gateway is programmed', gen);
-  return [accepted, programmed];
+  const resolved = gatewayResolvedRefs(g, gen);
+  return resolved ? [accepted, programmed, resolved] : [accepted, programmed];
+}
+
+/**
+ * The Gateway-level ResolvedRefs condition, written only when the Gateway
+ * has spec.tls.backend (the references it covers): False for an unusable
+ * client certificate, then for listeners whose references do not resolve.
+ */
+function gatewayResolvedRefs(g: GatewayState, gen: number | undefined): Condition | undefined {
+  if (g.obj.spec?.tls?.backend === undefined) return undefined;
+  if (g.backendTLSProblem) return condition('ResolvedRefs', false, g.backendTLSProblem.reason, g.backendTLSProblem.message, gen);
+  const unresolved = g.listeners.filter((l) => l.refProblem !== undefined);
+  if (unresolved.length > 0) {
+    return condition('ResolvedRefs', false, BackendClientCertReason.ListenersNotResolved, `listeners with unresolved references: ${unresolved.map((l) => l.name).join(', ')}`, gen);
+  }
+  return condition('ResolvedRefs', true, Reason.ResolvedRefs, 'all references are resolved', gen);
 }
 
 function listenerConditions(l: ListenerState, gen: number | undefined): Condition[] {

@@ -44,6 +44,10 @@ export interface GatewayState {
   readonly unprogrammed?: Problem;
   /** ListenerSets whose parentRef names this Gateway, in listener precedence order (oldest first). */
   readonly listenerSets: ListenerSetState[];
+  /** spec.tls.backend.clientCertificateRef, resolved: presented on TLS connections to backends. */
+  readonly backendClientCertificate?: import('./ir.js').CertificateIR;
+  /** Why spec.tls.backend.clientCertificateRef cannot be used (Gateway ResolvedRefs=False). */
+  readonly backendTLSProblem?: Problem;
 }
 
 /** A ListenerSet whose parent is one of our Gateways. */

@@ -55,6 +55,10 @@ export function redactTable(table: RouteTable): unknown {
       ...p,
       listeners: p.listeners.map((l) => (l.tls ? { ...l, tls: { certificates: l.tls.certificates.map((c) => ({ ...c, keyPem: '<redacted>' })) } } : l)),
     })),
+    clusters: Object.fromEntries(Object.entries(table.clusters).map(([id, c]) => [
+      id,
+      c.tls?.clientCertificate ? { ...c, tls: { ...c.tls, clientCertificate: { ...c.tls.clientCertificate, keyPem: '<redacted>' } } } : c,
+    ])),
   };
 }
 
