@@ -35,4 +35,10 @@ export const Reason = {
   BackendNotFound: 'BackendNotFound',
   InvalidKind: 'InvalidKind',
   PartiallyInvalid: 'PartiallyInvalid',
+  InvalidCACertificateRef: 'InvalidCACertificateRef',
+  InvalidCACertificateKind: 'InvalidCACertificateKind',
+  NoValidCACertificate: 'NoValidCACertificate',
+  /** Gateway condition type (True while some frontend validation allows insecure fallback) and its reason. */
+  InsecureFrontendValidationMode: 'InsecureFrontendValidationMode',
+  ConfigurationChanged: 'ConfigurationChanged',
 } as const;

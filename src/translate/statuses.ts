@@ -2,6 +2,7 @@ import type { GatewayClass } from '../model/objects.js';
 import { GATEWAY_GROUP } from '../model/objects.js';
 import type { ParentAttachment } from './attachment.js';
 import { condition, Reason } from './conditions.js';
+import { usesInsecureFallback } from './frontend.js';
 import { listenerAcceptProblem, listenerServes } from './gateways.js';
 import type { Condition, ObjectStatus } from './status.js';
 import type { GatewayState, ListenerState, Problem } from './types.js';
@@ -74,7 +75,10 @@ function gatewayConditions(g: GatewayState, gen: number | undefined): Condition[
   else if (accepted.status !== 'True') programmed = condition('Programmed', false, Reason.Invalid, 'Gateway is not accepted', gen);
   else if (!g.listeners.some(listenerServes)) programmed = condition('Programmed', false, Reason.Invalid, 'no listener can be programmed', gen);
   else programmed = condition('Programmed', true, Reason.Programmed, 'Gateway is programmed', gen);
-  return [accepted, programmed];
+  if (!usesInsecureFallback(g.obj)) return [accepted, programmed];
+  const insecure = condition(Reason.InsecureFrontendValidationMode, true, Reason.ConfigurationChanged,
+    'spec.tls.frontend allows insecure fallback (mode AllowInsecureFallback): clients without a valid certificate are served', gen);
+  return [accepted, programmed, insecure];
 }
 
 function listenerConditions(l: ListenerState, gen: number | undefined): Condition[] {
