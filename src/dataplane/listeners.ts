@@ -97,7 +97,19 @@ export class PortServer {
     const next = server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
     server.removeAllListeners('secureConnection');
     server.on('secureConnection', (socket: TLSSocket) => {
+      // A failed client chain check can leave an error on OpenSSL's (per
+      // thread) error queue, e.g. a certificate whose issuer has the name but
+      // not the key of a trusted CA. node does not clear it, and the next
+      // SSL_read that merely wants more data then reports it as a socket
+      // error (the HTTP layer answers 400). Reading the peer certificate
+      // clears the queue; it must happen before this socket reads again.
+      if (this.state.tls?.requestCert === true && !socket.authorized) socket.getPeerX509Certificate();
       if (!clientAllowed(this.state.tls, socket)) {
+        this.rt.logger.debug({
+          port: this.state.port,
+          listener: this.state.tls?.connectionListener(socket.servername)?.id,
+          reason: socket.authorizationError === undefined ? 'no client certificate' : String(socket.authorizationError),
+        }, 'TLS connection refused: client certificate required');
         socket.destroy();
         return;
       }

@@ -121,3 +121,31 @@ t.test('a port whose only listener validates refuses clients without SNI and wit
   t.equal((await get(p, undefined, 'example.com')).status, 200);
   t.equal((await get(p, 'example.com', 'example.com')).status, 200);
 });
+
+t.test('a client certificate whose issuer has the name but not the key of the trusted CA', async (t) => {
+  // Two CAs with the same subject (the conformance suite makes its CAs this
+  // way): OpenSSL checks the impostor's signature with the trusted CA's key,
+  // fails, and leaves an error queued that used to break the next read (400).
+  const trusted = createDevCA('same name CA');
+  const impostorCA = createDevCA('same name CA');
+  const genuine = trusted.issue(['genuine'], { clientAuth: true });
+  const impostor = impostorCA.issue(['impostor'], { clientAuth: true });
+  const e = await startEcho('e');
+  const p = await freePort();
+  const { dp } = testDataPlane();
+  t.teardown(async () => {
+    await dp.close();
+    await e.close();
+  });
+  const rt = (name: string) => [route(name, {}, { backends: [backend('c')] })];
+  await dp.apply(table([port(p, [
+    listener('strict', [vhost('strict.example.com', rt('strict'))], { hostname: 'strict.example.com', tls: validation(trusted) }),
+    listener('lenient', [vhost('*', rt('lenient'))], { tls: validation(trusted, 'AllowInsecureFallback') }),
+  ], { protocol: 'HTTPS' })], [cluster('c', [e.endpoint])]));
+
+  for (let i = 0; i < 3; i++) {
+    t.equal((await get(p, 'lenient.example.com', 'lenient.example.com', impostor)).status, 200, 'insecure fallback serves the impostor');
+  }
+  await t.rejects(get(p, 'strict.example.com', 'strict.example.com', impostor), 'AllowValidOnly refuses the impostor');
+  t.equal((await get(p, 'strict.example.com', 'strict.example.com', genuine)).status, 200, 'and serves the genuine certificate');
+});
