@@ -6,6 +6,8 @@
 export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
   'GRPCRoute',
   'Gateway',
+  'GatewayFrontendClientCertificateValidation',
+  'GatewayFrontendClientCertificateValidationInsecureFallback',
   'GatewayStaticAddresses',
   'HTTPRouteRetry',
   'GatewayHTTPSListenerDetectMisdirectedRequests',
