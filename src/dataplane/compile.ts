@@ -9,7 +9,7 @@ import { compileHeaderModifier, type HeaderModifier } from './headers.js';
 import { HostIndex } from './hostindex.js';
 import { fullMatchRegExp, RouteIndex } from './matcher.js';
 import type { RedirectIR } from './redirect.js';
-import { buildPortTls, type TlsContextCache } from './tls.js';
+import { buildPortTls, compileClientAuth, type TlsContextCache } from './tls.js';
 import type { EndpointPolicy, ListenerReport } from './types.js';
 import { ClusterRuntime, type UpstreamRegistry } from './upstreams.js';
 
@@ -85,8 +85,10 @@ function compilePort(p: PortIR, key: string, ctx: Ctx): CompiledPort {
 
 function compileListener(l: ListenerIR, p: PortIR, https: boolean, ctx: Ctx): CompiledListener {
   let certs: CompiledListener['certs'] = [];
+  const clientAuth = https ? compileClientAuth(l.tls?.clientValidation) : undefined;
   if (https) {
-    const result = ctx.deps.tlsCache.contextsFor(l.tls?.certificates ?? []);
+    const validation = clientAuth === undefined ? undefined : { caPems: l.tls!.clientValidation!.caPems, auth: clientAuth };
+    const result = ctx.deps.tlsCache.contextsFor(l.tls?.certificates ?? [], validation);
     certs = result.certs;
     if (result.error !== undefined || certs.length === 0) {
       const message = result.error ?? 'HTTPS listener has no usable certificate';
@@ -100,7 +102,7 @@ function compileListener(l: ListenerIR, p: PortIR, https: boolean, ctx: Ctx): Co
     vh.routes.forEach((r, i) => routes.add(compileRoute(r, i, l.id, ctx)));
     vhosts.add(vh.hostname, { hostname: vh.hostname, routes });
   }
-  return { id: l.id, hostname: l.hostname, vhosts, certs, metricCache: undefined };
+  return { id: l.id, hostname: l.hostname, vhosts, certs, clientAuth, metricCache: undefined };
 }
 
 function compileRoute(r: HttpRouteIR, index: number, listenerId: string, ctx: Ctx): CompiledRoute {

@@ -39,6 +39,8 @@ export interface CompiledListener {
   readonly vhosts: HostIndex<CompiledVHost>;
   /** Certificates in listener order (HTTPS only). */
   readonly certs: readonly ServingCert[];
+  /** Client certificate validation (Gateway spec.tls.frontend); undefined when clients are not asked for a certificate. */
+  readonly clientAuth: ClientAuth | undefined;
   /** Metric children cache for requests that matched this listener but no route. */
   metricCache: unknown[] | undefined;
 }
@@ -50,6 +52,18 @@ export interface ServingCert {
   readonly cacheKey: string;
   readonly certPem: string;
   readonly keyPem: string;
+  /** Trust anchors for client certificates, when the listener validates them. */
+  readonly caPems: readonly string[] | undefined;
+  /** OpenSSL session id context: sessions resume only under the same client validation. */
+  readonly sessionIdContext: string;
+}
+
+export interface ClientAuth {
+  readonly mode: 'AllowValidOnly' | 'AllowInsecureFallback';
+  /** Identity of the CA set (equal keys verify the same way); also the contexts' session id context. */
+  readonly key: string;
+  /** "namespace/name" of the CA ConfigMaps, for logs. */
+  readonly sources: readonly string[];
 }
 
 export interface PortTls {
@@ -57,6 +71,14 @@ export interface PortTls {
   contextFor(servername: string): SecureContext | undefined;
   /** Served to clients that send no SNI: the first certificate of the least specific listener. */
   readonly fallback: ServingCert | undefined;
+  /** Whether some listener of the port validates client certificates (the server then asks every client for one). */
+  readonly requestCert: boolean;
+  /**
+   * The listener whose SecureContext a connection with this SNI got (the
+   * fallback's listener without SNI or when the SNI's listener has no usable
+   * certificate): its client validation is the one the handshake applied.
+   */
+  connectionListener(servername: string | false | null | undefined): CompiledListener | undefined;
 }
 
 export interface CompiledVHost {

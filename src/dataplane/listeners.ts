@@ -6,7 +6,9 @@ import { bindAll } from './bind.js';
 import type { CompiledPort } from './compiled.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import { handleRequest, type ProxyRuntime } from './proxy.js';
-import { SERVER_TLS_OPTIONS } from './tls.js';
+import type { TLSSocket } from 'node:tls';
+import type { PortTls } from './compiled.js';
+import { clientAllowed, SERVER_TLS_OPTIONS } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
 import { ALPN_H2_AND_H1, H2Front } from './h2/front.js';
 
@@ -44,13 +46,12 @@ export class PortServer {
     };
     const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => handleRequest(rt, this.state, req, res);
     if (state.protocol === 'HTTPS') {
-      const fallback = state.tls?.fallback;
-      this.#fallbackKey = fallback?.cacheKey;
+      this.#fallbackKey = defaultContextKey(state.tls);
       this.server = https.createServer({
         ...serverOptions,
         ...SERVER_TLS_OPTIONS,
         ALPNProtocols: [...ALPN_H2_AND_H1],
-        ...(fallback ? { cert: fallback.certPem, key: fallback.keyPem } : {}),
+        ...defaultContextOptions(state.tls),
         SNICallback: (servername, cb) => {
           try {
             cb(null, this.state.tls?.contextFor(servername));
@@ -63,8 +64,10 @@ export class PortServer {
       this.server = http.createServer(serverOptions, onRequest);
     }
     this.h2 = new H2Front(rt, () => this.state, { idleTimeoutMs: opts.keepAliveTimeoutMs });
-    if (this.server instanceof https.Server) this.h2.attachTls(this.server);
-    else this.h2.attachCleartext(this.server);
+    if (this.server instanceof https.Server) {
+      this.h2.attachTls(this.server);
+      this.#gateClientCertificates(this.server);
+    } else this.h2.attachCleartext(this.server);
     this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(rt, this.state, req, socket, head, this.upgraded));
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) {
@@ -84,6 +87,34 @@ export class PortServer {
         socket.once('close', onClose);
       });
     }
+  }
+
+  /**
+   * Refuse handshakes whose listener requires a valid client certificate and
+   * did not get one, before HTTP/1.1 or HTTP/2 sees the connection.
+   */
+  #gateClientCertificates(server: https.Server): void {
+    const next = server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
+    server.removeAllListeners('secureConnection');
+    server.on('secureConnection', (socket: TLSSocket) => {
+      // A failed client chain check can leave an error on OpenSSL's (per
+      // thread) error queue, e.g. a certificate whose issuer has the name but
+      // not the key of a trusted CA. node does not clear it, and the next
+      // SSL_read that merely wants more data then reports it as a socket
+      // error (the HTTP layer answers 400). Reading the peer certificate
+      // clears the queue; it must happen before this socket reads again.
+      if (this.state.tls?.requestCert === true && !socket.authorized) socket.getPeerX509Certificate();
+      if (!clientAllowed(this.state.tls, socket)) {
+        this.rt.logger.debug({
+          port: this.state.port,
+          listener: this.state.tls?.connectionListener(socket.servername)?.id,
+          reason: socket.authorizationError === undefined ? 'no client certificate' : String(socket.authorizationError),
+        }, 'TLS connection refused: client certificate required');
+        socket.destroy();
+        return;
+      }
+      for (const l of next) l.call(server, socket);
+    });
   }
 
   /** Bind. '' means every address: '::' dual-stack, or 0.0.0.0 without IPv6. Rejects with a ListenError. */
@@ -118,10 +149,11 @@ export class PortServer {
   /** Swap in a new compiled port (same protocol). In-flight requests keep the one they started with. */
   update(state: CompiledPort): void {
     this.state = state;
-    const fallback = state.tls?.fallback;
-    if (this.protocol === 'HTTPS' && fallback !== undefined && fallback.cacheKey !== this.#fallbackKey) {
-      this.#fallbackKey = fallback.cacheKey;
-      (this.server as https.Server).setSecureContext({ ...SERVER_TLS_OPTIONS, cert: fallback.certPem, key: fallback.keyPem });
+    if (this.protocol !== 'HTTPS' || state.tls?.fallback === undefined) return;
+    const key = defaultContextKey(state.tls);
+    if (key !== this.#fallbackKey) {
+      this.#fallbackKey = key;
+      (this.server as https.Server).setSecureContext({ ...SERVER_TLS_OPTIONS, ...defaultContextOptions(state.tls) });
     }
   }
 
@@ -159,4 +191,25 @@ export class PortServer {
     });
     return this.#closing;
   }
+}
+
+/**
+ * Options of an HTTPS server's default context: the fallback certificate
+ * (clients without SNI) with its listener's client CAs, and whether clients
+ * are asked for a certificate at all. rejectUnauthorized stays false: which
+ * listener's rule applies is only known from the SNI, so the decision is
+ * clientAllowed()'s (node would otherwise refuse port-wide).
+ */
+function defaultContextOptions(tls: PortTls | undefined): https.ServerOptions {
+  const fallback = tls?.fallback;
+  return {
+    ...(fallback ? { cert: fallback.certPem, key: fallback.keyPem, sessionIdContext: fallback.sessionIdContext } : {}),
+    ...(fallback?.caPems ? { ca: [...fallback.caPems] } : {}),
+    requestCert: tls?.requestCert === true,
+    rejectUnauthorized: false,
+  };
+}
+
+function defaultContextKey(tls: PortTls | undefined): string | undefined {
+  return tls?.fallback === undefined ? undefined : `${tls.fallback.cacheKey}|${tls.requestCert ? 1 : 0}`;
 }

@@ -3,6 +3,7 @@ import type { TLSSocket } from 'node:tls';
 import type { CompiledListener, CompiledPort, CompiledRoute } from './compiled.js';
 import { normalizeHost } from './hostindex.js';
 import { pathOf } from './paths.js';
+import { requestClientVerified } from './tls.js';
 
 /** Why no route was found: the status, the access log reason and the short body. */
 export interface RouteMiss {
@@ -15,13 +16,16 @@ export const NO_LISTENER: RouteMiss = { status: 404, reason: 'no_listener', body
 export const NO_VHOST: RouteMiss = { status: 404, reason: 'no_route', body: 'no route for this host\n' };
 export const NO_ROUTE: RouteMiss = { status: 404, reason: 'no_route', body: 'no matching route\n' };
 export const MISDIRECTED: RouteMiss = { status: 421, reason: 'misdirected_request', body: 'misdirected request: host does not match the TLS server name\n' };
+/** 421 so that clients retry on a new connection, whose handshake then asks for the certificate this host needs. */
+export const CLIENT_CERT_REQUIRED: RouteMiss = { status: 421, reason: 'client_certificate_required', body: 'this host requires a client certificate verified on a connection made for it\n' };
 
 export interface RoutingTarget {
   listener: CompiledListener | undefined;
 }
 
 /**
- * Listener by Host, the 421 check against the SNI's listener on HTTPS ports,
+ * Listener by Host, the 421 checks against the SNI's listener and its client
+ * certificate validation on HTTPS ports,
  * virtual host by Host, then the first matching route entry. Sets
  * target.listener when a listener matched.
  */
@@ -34,6 +38,7 @@ export function resolveRoute(target: RoutingTarget, port: CompiledPort, req: Inc
     if (typeof sni === 'string' && sni !== '' && sni !== host && port.listeners.lookup(normalizeHost(sni)) !== listener) {
       return MISDIRECTED;
     }
+    if (listener.clientAuth !== undefined && !requestClientVerified(port.tls, listener, req.socket as TLSSocket)) return CLIENT_CERT_REQUIRED;
   }
   const vhost = listener.vhosts.lookup(host);
   if (vhost === undefined) return NO_VHOST;

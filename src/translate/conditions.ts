@@ -37,4 +37,10 @@ export const Reason = {
   PartiallyInvalid: 'PartiallyInvalid',
   NotAllowed: 'NotAllowed',
   ParentNotAccepted: 'ParentNotAccepted',
+  InvalidCACertificateRef: 'InvalidCACertificateRef',
+  InvalidCACertificateKind: 'InvalidCACertificateKind',
+  NoValidCACertificate: 'NoValidCACertificate',
+  /** Gateway condition type (True while some frontend validation allows insecure fallback) and its reason. */
+  InsecureFrontendValidationMode: 'InsecureFrontendValidationMode',
+  ConfigurationChanged: 'ConfigurationChanged',
 } as const;

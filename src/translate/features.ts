@@ -10,6 +10,8 @@ export const SUPPORTED_FEATURES: readonly string[] = Object.freeze([
   'GRPCRoute',
   'GRPCRouteNamedRouteRule',
   'Gateway',
+  'GatewayFrontendClientCertificateValidation',
+  'GatewayFrontendClientCertificateValidationInsecureFallback',
   'GatewayStaticAddresses',
   'HTTPRouteRetry',
   'GatewayHTTPSListenerDetectMisdirectedRequests',

@@ -51,6 +51,21 @@ export interface ListenerIR {
 
 export interface ListenerTLSIR {
   readonly certificates: readonly CertificateIR[];
+  /** HTTPS only: client certificate validation from the Gateway's spec.tls.frontend (default or the listener port's perPort entry). */
+  readonly clientValidation?: ClientValidationIR;
+}
+
+/** Mutual TLS on a listener: the CAs client certificates must chain to, and what to do without a valid one. */
+export interface ClientValidationIR {
+  /** "namespace/name" of each ConfigMap the CAs come from, for logs. */
+  readonly sources: readonly string[];
+  /** PEM CA bundles (each ConfigMap's ca.crt; one bundle may hold several certificates). Never empty. */
+  readonly caPems: readonly string[];
+  /**
+   * AllowValidOnly: connections without a certificate these CAs verify are refused.
+   * AllowInsecureFallback: a certificate is requested and verified, but the connection is served either way.
+   */
+  readonly mode: 'AllowValidOnly' | 'AllowInsecureFallback';
 }
 
 export interface CertificateIR {

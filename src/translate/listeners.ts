@@ -21,7 +21,7 @@ export function buildListener(spec: ListenerSpec, gateway: GatewayState, ctx: Tr
   const supportedKinds = kinds.supportedKinds;
   // An unsupported protocol already explains why no kind can attach.
   const invalidKinds = module === undefined ? [] : kinds.invalidKinds;
-  const resolution = module && !gateway.rejected ? module.resolve(spec, owner, ctx) : {};
+  const resolution = module && !gateway.rejected ? module.resolve(spec, owner, ctx, gateway) : {};
   const hostname = spec.hostname ? normalizeHostname(spec.hostname) : undefined;
   const listener: ListenerState = {
     id: listenerId(owner, spec.name),

@@ -3,6 +3,7 @@ import { GATEWAY_GROUP } from '../model/objects.js';
 import type { ParentAttachment } from './attachment.js';
 import { BackendClientCertReason } from './backend-client-cert.js';
 import { condition, Reason } from './conditions.js';
+import { usesInsecureFallback } from './frontend.js';
 import { listenerAcceptProblem, listenerServes, listenerSetProblem, listenerValid } from './listeners.js';
 import type { Condition, ObjectStatus } from './status.js';
 import type { GatewayState, ListenerSetState, ListenerState, Problem } from './types.js';
@@ -123,8 +124,14 @@ function gatewayConditions(g: GatewayState, gen: number | undefined): Condition[
   else if (accepted.status !== 'True') programmed = condition('Programmed', false, Reason.Invalid, 'Gateway is not accepted', gen);
   else if (!g.listeners.some(listenerServes)) programmed = condition('Programmed', false, Reason.Invalid, 'no listener can be programmed', gen);
   else programmed = condition('Programmed', true, Reason.Programmed, 'Gateway is programmed', gen);
+  const conds = [accepted, programmed];
   const resolved = gatewayResolvedRefs(g, gen);
-  return resolved ? [accepted, programmed, resolved] : [accepted, programmed];
+  if (resolved) conds.push(resolved);
+  if (usesInsecureFallback(g.obj)) {
+    conds.push(condition(Reason.InsecureFrontendValidationMode, true, Reason.ConfigurationChanged,
+      'spec.tls.frontend allows insecure fallback (mode AllowInsecureFallback): clients without a valid certificate are served', gen));
+  }
+  return conds;
 }
 
 /**

@@ -53,7 +53,7 @@ export function redactTable(table: RouteTable): unknown {
     ...table,
     ports: table.ports.map((p) => ({
       ...p,
-      listeners: p.listeners.map((l) => (l.tls ? { ...l, tls: { certificates: l.tls.certificates.map((c) => ({ ...c, keyPem: '<redacted>' })) } } : l)),
+      listeners: p.listeners.map((l) => (l.tls ? { ...l, tls: { ...l.tls, certificates: l.tls.certificates.map((c) => ({ ...c, keyPem: '<redacted>' })) } } : l)),
     })),
     clusters: Object.fromEntries(Object.entries(table.clusters).map(([id, c]) => [
       id,

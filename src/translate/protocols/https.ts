@@ -1,5 +1,6 @@
 import { resolveCertificateRefs } from '../certificates.js';
 import { Reason } from '../conditions.js';
+import { resolveFrontendValidation } from '../frontend.js';
 import { HTTP_ROUTE_KINDS } from './kinds.js';
 import type { ProtocolModule } from './types.js';
 
@@ -10,7 +11,7 @@ export const httpsProtocol: ProtocolModule = {
   transport: 'tcp',
   distinctBy: 'sni',
   needsCertificates: true,
-  resolve(listener, owner, ctx) {
+  resolve(listener, owner, ctx, gateway) {
     const mode = listener.tls?.mode ?? 'Terminate';
     if (mode !== 'Terminate') {
       return {
@@ -19,8 +20,14 @@ export const httpsProtocol: ProtocolModule = {
       };
     }
     const { certificates, problem } = resolveCertificateRefs(listener, owner, ctx);
-    return problem === undefined
-      ? { tls: { certificates }, tlsMode: 'Terminate' }
-      : { tls: { certificates }, tlsMode: 'Terminate', refProblem: problem };
+    // Client certificate validation (Gateway spec.tls.frontend) applies to HTTPS listeners only.
+    const frontend = resolveFrontendValidation(listener, gateway, ctx);
+    const refProblem = problem ?? frontend.refProblem;
+    return {
+      tls: frontend.validation ? { certificates, clientValidation: frontend.validation } : { certificates },
+      tlsMode: 'Terminate',
+      ...(refProblem ? { refProblem } : {}),
+      ...(frontend.acceptProblem ? { acceptProblem: frontend.acceptProblem } : {}),
+    };
   },
 };

@@ -1,6 +1,6 @@
 import type { TranslateContext } from '../context.js';
 import type { ListenerProtocol, ListenerTLSIR } from '../ir.js';
-import type { ListenerOwner, ListenerSpec, Problem, RouteGroupKind } from '../types.js';
+import type { GatewayState, ListenerOwner, ListenerSpec, Problem, RouteGroupKind } from '../types.js';
 
 /**
  * Everything protocol-specific about a listener. Supporting a new listener
@@ -21,7 +21,8 @@ export interface ProtocolModule {
   /** Whether a listener of this protocol without a usable certificate cannot serve. */
   readonly needsCertificates: boolean;
   /** Resolve TLS settings and references (relative to the object that declares the listener). */
-  resolve(listener: ListenerSpec, owner: ListenerOwner, ctx: TranslateContext): ListenerResolution;
+  /** `gateway` is the Gateway the listener belongs to (the parent, for a ListenerSet listener). */
+  resolve(listener: ListenerSpec, owner: ListenerOwner, ctx: TranslateContext, gateway: GatewayState): ListenerResolution;
 }
 
 export interface ListenerResolution {

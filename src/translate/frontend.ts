@@ -1,0 +1,124 @@
+import { X509Certificate } from 'node:crypto';
+import type { ConfigMap, Gateway } from '../model/objects.js';
+import { GATEWAY_GROUP } from '../model/objects.js';
+import type { TranslateContext } from './context.js';
+import { Reason } from './conditions.js';
+import type { ClientValidationIR } from './ir.js';
+import type { GatewayState, ListenerSpec, Problem } from './types.js';
+
+type FrontendTLS = NonNullable<NonNullable<Gateway['spec']['tls']>['frontend']>;
+type FrontendValidation = NonNullable<FrontendTLS['default']['validation']>;
+
+export interface FrontendValidationResolution {
+  /** Set when at least one CA reference resolved. */
+  readonly validation?: ClientValidationIR;
+  /** The first invalid reference, for ResolvedRefs=False. */
+  readonly refProblem?: Problem;
+  /** Set when every reference is invalid: the listener is not Accepted (NoValidCACertificate). */
+  readonly acceptProblem?: Problem;
+}
+
+/**
+ * The frontend (client certificate) validation that applies to an HTTPS
+ * listener: the Gateway's spec.tls.frontend perPort entry for the listener's
+ * port, else its default. Undefined when neither sets `validation`.
+ */
+function validationFor(gw: Gateway, port: number): { validation: FrontendValidation; where: string } | undefined {
+  const frontend = gw.spec?.tls?.frontend;
+  if (frontend === undefined) return undefined;
+  const i = (frontend.perPort ?? []).findIndex((p) => p.port === port);
+  if (i >= 0) {
+    const v = frontend.perPort![i].tls?.validation;
+    return v === undefined ? undefined : { validation: v, where: `spec.tls.frontend.perPort[${i}].tls.validation` };
+  }
+  const v = frontend.default?.validation;
+  return v === undefined ? undefined : { validation: v, where: 'spec.tls.frontend.default.validation' };
+}
+
+/**
+ * Resolve the CA references of the validation that applies to this HTTPS
+ * listener. Core support: ConfigMaps with the PEM bundle under `ca.crt`; a
+ * ConfigMap in another namespace needs a ReferenceGrant from the Gateway.
+ * Invalid references are reported (the first one) and left out; the valid
+ * ones are still used, so a listener never falls back to "no validation"
+ * while some CA is configured.
+ */
+export function resolveFrontendValidation(listener: ListenerSpec, gateway: GatewayState, ctx: TranslateContext): FrontendValidationResolution {
+  const found = validationFor(gateway.obj, listener.port);
+  if (found === undefined) return {};
+  const { validation, where } = found;
+  const sources: string[] = [];
+  const caPems: string[] = [];
+  let refProblem: Problem | undefined;
+  const refs = validation.caCertificateRefs ?? [];
+  refs.forEach((ref, i) => {
+    const fail = (reason: string, message: string): void => {
+      refProblem ??= { reason, message: `${where}.caCertificateRefs[${i}]: ${message}` };
+    };
+    const group = ref.group ?? '';
+    if (group !== '' || ref.kind !== 'ConfigMap') {
+      fail(Reason.InvalidCACertificateKind, `unsupported kind ${group === '' ? 'core' : group}/${ref.kind}; only core ConfigMaps are supported`);
+      return;
+    }
+    const namespace = ref.namespace ?? gateway.namespace;
+    const allowed = ctx.referenceAllowed(
+      { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gateway.namespace },
+      { group: '', kind: 'ConfigMap', namespace, name: ref.name },
+    );
+    if (!allowed) {
+      fail(Reason.RefNotPermitted, `ConfigMap ${namespace}/${ref.name} is in another namespace and no ReferenceGrant there allows it`);
+      return;
+    }
+    const cm = findConfigMap(ctx, namespace, ref.name);
+    if (cm === undefined) {
+      fail(Reason.InvalidCACertificateRef, `ConfigMap ${namespace}/${ref.name} not found`);
+      return;
+    }
+    const pem = cm.data?.['ca.crt'];
+    const invalid = pem === undefined || pem.trim() === '' ? 'has no ca.crt' : checkCABundle(pem);
+    if (invalid !== undefined) {
+      fail(Reason.InvalidCACertificateRef, `ConfigMap ${namespace}/${ref.name} ${invalid}`);
+      return;
+    }
+    sources.push(`${namespace}/${ref.name}`);
+    caPems.push(pem!);
+  });
+  const mode = validation.mode === 'AllowInsecureFallback' ? 'AllowInsecureFallback' : 'AllowValidOnly';
+  if (caPems.length === 0) {
+    const problem = refProblem ?? { reason: Reason.InvalidCACertificateRef, message: `${where}.caCertificateRefs is empty` };
+    return {
+      refProblem: problem,
+      acceptProblem: { reason: Reason.NoValidCACertificate, message: `no valid CA certificate for client validation: ${problem.message}` },
+    };
+  }
+  const resolved: FrontendValidationResolution = { validation: { sources, caPems, mode } };
+  return refProblem === undefined ? resolved : { ...resolved, refProblem };
+}
+
+/** Whether the Gateway's default or any perPort validation allows insecure fallback (the Gateway then says so in a condition). */
+export function usesInsecureFallback(gw: Gateway): boolean {
+  const frontend = gw.spec?.tls?.frontend;
+  if (frontend === undefined) return false;
+  if (frontend.default?.validation?.mode === 'AllowInsecureFallback') return true;
+  return (frontend.perPort ?? []).some((p) => p.tls?.validation?.mode === 'AllowInsecureFallback');
+}
+
+function findConfigMap(ctx: TranslateContext, namespace: string, name: string): ConfigMap | undefined {
+  return ctx.snapshot.configMaps.find((c) => (c.metadata?.namespace ?? 'default') === namespace && c.metadata?.name === name);
+}
+
+const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
+
+/** Why a ca.crt bundle cannot be used (never quoting it), or undefined when every block is a certificate. */
+function checkCABundle(pem: string): string | undefined {
+  const blocks = pem.match(PEM_CERT) ?? [];
+  if (blocks.length === 0) return 'has a ca.crt with no PEM certificate';
+  for (const [i, block] of blocks.entries()) {
+    try {
+      new X509Certificate(block);
+    } catch {
+      return `has a ca.crt whose certificate #${i + 1} cannot be parsed`;
+    }
+  }
+  return undefined;
+}
