@@ -8,6 +8,7 @@
  * benchmarks/README.md ("The L4 benchmark") for settings and how to read the numbers.
  */
 import { spawnSync } from 'node:child_process';
+import http from 'node:http';
 import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -135,9 +136,30 @@ function tail(file: string): string {
   }
 }
 
+/** GET /metrics on a fresh connection (a reused keep-alive socket may have been closed by the server meanwhile). */
+function scrapeOnce(adminPort: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const req = http.get({ host: '127.0.0.1', port: adminPort, path: '/metrics', agent: false, timeout: 10_000 }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`/metrics answered ${res.statusCode}`))));
+      res.on('error', reject);
+    });
+    req.on('timeout', () => req.destroy(new Error('/metrics timed out')));
+    req.on('error', reject);
+  });
+}
+
 async function scrape(adminPort: number): Promise<string> {
-  const res = await fetch(`http://127.0.0.1:${adminPort}/metrics`, { signal: AbortSignal.timeout(5000) });
-  return res.text();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await scrapeOnce(adminPort);
+    } catch (err) {
+      if (attempt >= 3) throw err;
+      await sleep(500);
+    }
+  }
 }
 
 async function main(): Promise<number> {
@@ -365,14 +387,14 @@ Sluice connections by relay path (its metrics): \`${JSON.stringify(relayCounts)}
 }
 
 async function measure(tool: string, args: readonly string[], kind: Kind, t: L4Target, repeat: number, proc: Managed | undefined, timeoutMs: number): Promise<L4Run> {
-  const kernelBefore = t.admin !== undefined && kind !== 'rate' ? metricSum(await scrape(t.admin), 'sluice_splice_bytes_total') : undefined;
+  const kernelBefore = t.admin !== undefined && kind !== 'rate' ? await kernelBytes(t.admin) : undefined;
   const cpuA = readCpuTimes();
   const procA = proc === undefined ? undefined : groupCpuSeconds(proc.pid);
   const r = runClient(tool, args, timeoutMs);
   const procB = proc === undefined ? undefined : groupCpuSeconds(proc.pid);
   const cpuB = readCpuTimes();
   // The kernel counters are read at scrape time: the bytes of a finished transfer are all in.
-  const kernelAfter = kernelBefore !== undefined ? metricSum(await scrape(t.admin!), 'sluice_splice_bytes_total') : undefined;
+  const kernelAfter = kernelBefore !== undefined ? await kernelBytes(t.admin!) : undefined;
   const busy = cpuB.busy.reduce((a, b, i) => a + b - (cpuA.busy[i] ?? 0), 0) / 100;
   return {
     repeat,
@@ -388,6 +410,16 @@ async function measure(tool: string, args: readonly string[], kind: Kind, t: L4T
     ...(kernelBefore !== undefined && kernelAfter !== undefined ? { kernelBytes: kernelAfter - kernelBefore } : {}),
     command: `l4load ${args.join(' ')}`,
   };
+}
+
+/** Bytes Sluice's kernel splicing moved so far, or undefined when /metrics cannot be read (logged). */
+async function kernelBytes(adminPort: number): Promise<number | undefined> {
+  try {
+    return metricSum(await scrape(adminPort), 'sluice_splice_bytes_total') ?? 0;
+  } catch (err) {
+    log(`/metrics on :${adminPort} failed: ${(err as Error).message}`);
+    return undefined;
+  }
 }
 
 /** The splice target's transfers must have gone through the kernel, the pipe target's not. */
