@@ -14,10 +14,10 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureBuilt } from './lib/build.ts';
-import { groupCpuSeconds, readCpuTimes } from './lib/cpu.ts';
 import { ensureDebianPackages, loadAverage, machineInfo } from './lib/machine.ts';
 import { ProcessSet, reapStale, type Managed } from './lib/procs.ts';
 import { haproxyL4Config, nginxStreamConfig, sluiceL4Config, type PortPair } from './l4/configs.ts';
+import { cpuUse, sampleCpu } from './l4/cpu.ts';
 import { metricSum } from './l4/prom.ts';
 import { goalLines, l4Goals, l4Tables, summarizeL4, systemCpuLines, type Kind, type L4Run } from './l4/report.ts';
 
@@ -291,10 +291,10 @@ async function main(): Promise<number> {
           kind === 'rate'
             ? ['rate', String(t.ports.echo), String(s.conns), String(s.connSize), String(s.connThreads)]
             : [kind, String(kind === 'oneway' ? t.ports.sink : t.ports.echo), String(s.bytes)];
-        const run = await measure(tool, args, kind, t, repeat, proc, transferTimeoutMs);
+        const run = await measure(tool, args, kind, t, repeat, proc, backendProc.pid, transferTimeoutMs);
         runs.push(run);
         const value = kind === 'rate' ? `${((run.count ?? 0) / Math.max(run.seconds, 1e-9)).toFixed(0)} conn/s` : `${(run.bytes / GIB / Math.max(run.seconds, 1e-9)).toFixed(2)} GiB/s`;
-        log(`  ${kind}: ${run.ok ? value : `FAILED ${run.error}`} proxy CPU ${run.proxyCpuS?.toFixed(2) ?? '–'} s, machine ${run.systemCpuS.toFixed(2)} s${run.kernelBytes !== undefined ? `, kernel-spliced ${(run.kernelBytes / MIB).toFixed(0)} MiB` : ''}`);
+        log(`  ${kind}: ${run.ok ? value : `FAILED ${run.error}`} proxy CPU ${run.proxyCpuS?.toFixed(2) ?? '–'} s, all ${run.totalCpuS.toFixed(2)} s (softirq ${run.softirqS.toFixed(2)}, kthreads ${run.kthreadCpuS.toFixed(2)}, client ${run.clientCpuS.toFixed(2)}, backend ${run.backendCpuS.toFixed(2)}), machine ${run.systemCpuS.toFixed(2)} s${run.kernelBytes !== undefined ? `, kernel-spliced ${(run.kernelBytes / MIB).toFixed(0)} MiB` : ''}`);
       }
     }
   }
@@ -371,7 +371,7 @@ async function main(): Promise<number> {
 - Load average (1/5/15 min): ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end${quiet ? '' : ' — **the machine was busy with other work; treat absolute numbers as noisy**'}
 - Load generator and backend: \`benchmarks/l4/l4load.c\` (C, threads, 256 KiB writes, every byte checked). Nothing pinned (client, backend, proxy and kernel work share both CPUs). One worker/thread for every proxy.
 ${targets.map((t) => `- ${t.name}: ${t.description}`).join('\n')}
-- Throughput is per direction (echo: 1 GiB each way at once). Proxy CPU = utime+stime of the proxy's process group (/proc/PID/stat, 10 ms ticks; a run under one tick counts as one). GiB per proxy CPU-s counts the bytes crossing the proxy (echo: both directions). Machine busy CPU = all CPUs' busy time from /proc/stat during the transfer (client, backend, proxy, softirq, kworkers).
+- Throughput is per direction (echo: 1 GiB each way at once). Proxy CPU = utime+stime of the proxy's process group (/proc/PID/stat, 10 ms ticks; a run under one tick counts as one). GiB per proxy CPU-s counts the bytes crossing the proxy (echo: both directions). All CPU = what the transfer cost in total: proxy + client + backend + kernel threads (kworkers run the spliced sends) + softirq of all CPUs (loopback TCP receive and the BPF verdicts run there, charged to no process on this kernel; the only part other work on the machine can add to).
 
 ${tables}
 
@@ -386,16 +386,13 @@ Sluice connections by relay path (its metrics): \`${JSON.stringify(relayCounts)}
   return problems.length > 0 ? 1 : 0;
 }
 
-async function measure(tool: string, args: readonly string[], kind: Kind, t: L4Target, repeat: number, proc: Managed | undefined, timeoutMs: number): Promise<L4Run> {
+async function measure(tool: string, args: readonly string[], kind: Kind, t: L4Target, repeat: number, proc: Managed | undefined, backendPgid: number, timeoutMs: number): Promise<L4Run> {
   const kernelBefore = t.admin !== undefined && kind !== 'rate' ? await kernelBytes(t.admin) : undefined;
-  const cpuA = readCpuTimes();
-  const procA = proc === undefined ? undefined : groupCpuSeconds(proc.pid);
+  const cpuA = sampleCpu(proc?.pid, backendPgid);
   const r = runClient(tool, args, timeoutMs);
-  const procB = proc === undefined ? undefined : groupCpuSeconds(proc.pid);
-  const cpuB = readCpuTimes();
+  const cpuB = sampleCpu(proc?.pid, backendPgid);
   // The kernel counters are read at scrape time: the bytes of a finished transfer are all in.
   const kernelAfter = kernelBefore !== undefined ? await kernelBytes(t.admin!) : undefined;
-  const busy = cpuB.busy.reduce((a, b, i) => a + b - (cpuA.busy[i] ?? 0), 0) / 100;
   return {
     repeat,
     target: t.name,
@@ -404,8 +401,7 @@ async function measure(tool: string, args: readonly string[], kind: Kind, t: L4T
     error: r.error,
     bytes: r.bytes,
     seconds: r.seconds,
-    proxyCpuS: procA === undefined || procB === undefined ? undefined : round3(procB - procA),
-    systemCpuS: round3(busy),
+    ...cpuUse(cpuA, cpuB),
     ...(kind === 'rate' ? { count: r.count, failed: r.failed, p50Ms: r.p50Ms, p99Ms: r.p99Ms } : {}),
     ...(kernelBefore !== undefined && kernelAfter !== undefined ? { kernelBytes: kernelAfter - kernelBefore } : {}),
     command: `l4load ${args.join(' ')}`,
@@ -445,10 +441,6 @@ function relayCountsFrom(metrics: string): Record<string, number> {
 
 function fmtBytes(n: number): string {
   return n >= GIB && n % GIB === 0 ? `${n / GIB} GiB` : `${(n / MIB).toFixed(n % MIB === 0 ? 0 : 1)} MiB`;
-}
-
-function round3(x: number): number {
-  return Math.round(x * 1000) / 1000;
 }
 
 function rotate<T>(xs: readonly T[], by: number): T[] {

@@ -1,12 +1,14 @@
 import t from 'tap';
 import { bytesPerCpu, CPU_TICK_S, goalLines, l4Goals, l4Tables, sameRepeatRatio, summarizeL4, throughput, type L4Run } from '../../benchmarks/l4/report.ts';
 import { metricSum } from '../../benchmarks/l4/prom.ts';
+import { cpuUse, sampleCpu } from '../../benchmarks/l4/cpu.ts';
 
 const GIB = 2 ** 30;
 
 function run(repeat: number, target: string, kind: L4Run['kind'], seconds: number, proxyCpuS: number | undefined, extra: Partial<L4Run> = {}): L4Run {
   return {
-    repeat, target, kind, ok: true, error: '', bytes: kind === 'rate' ? 1000 : GIB, seconds, proxyCpuS, systemCpuS: 1, command: 'l4load',
+    repeat, target, kind, ok: true, error: '', bytes: kind === 'rate' ? 1000 : GIB, seconds, proxyCpuS, command: 'l4load',
+    clientCpuS: 0.25, backendCpuS: 0.25, kthreadCpuS: 0, softirqS: 0.5, totalCpuS: 1 + (proxyCpuS ?? 0), systemCpuS: 2,
     ...(kind === 'rate' ? { count: 1000, failed: 0, p50Ms: 1, p99Ms: 2 } : {}),
     ...extra,
   };
@@ -52,7 +54,7 @@ t.test('summary and tables', async (t) => {
   t.equal(s[0].kinds.rate?.rate, 2000);
   t.equal(s[1].kinds.rate?.perCpuS, 4000, 'connections per proxy CPU-s');
   const text = l4Tables(s, 2);
-  t.match(text, /\| direct \| one-way \| 1\.50 \| 1\.00–2\.00 \| – \| – \| 1\.00 \|/);
+  t.match(text, /\| direct \| one-way \| 1\.50 \| 1\.00–2\.00 \| – \| – \| 1\.00 \| 0\.50 \|/);
   t.match(text, /\| nginx \| 1,000 \| 1,000–1,000 \| 1\.00 \| 2\.00 \| 0\.25 \| 4,000 \|/);
 });
 
@@ -67,4 +69,16 @@ t.test('metricSum adds a metric over its label sets and ignores longer names', a
   t.equal(metricSum(text, 'sluice_splice_bytes_total'), 123);
   t.equal(metricSum(text, 'sluice_splice_enabled'), 1);
   t.equal(metricSum(text, 'absent'), undefined);
+});
+
+t.test('CPU of a transfer: sampling this machine, and the total of the parts', async (t) => {
+  const a = sampleCpu(process.pid, process.pid);
+  t.type(a.proxy, 'number');
+  t.ok(a.kthreads >= 0 && a.softirq >= 0 && a.busy > 0 && a.client >= 0, 'every part read');
+  t.equal(sampleCpu(undefined, process.pid).proxy, undefined, 'no proxy for direct');
+  const u = cpuUse(
+    { proxy: 1, backend: 2, client: 3, kthreads: 4, softirq: 5, busy: 10 },
+    { proxy: 1.5, backend: 2.25, client: 3.5, kthreads: 4.25, softirq: 6, busy: 15 },
+  );
+  t.same(u, { proxyCpuS: 0.5, clientCpuS: 0.5, backendCpuS: 0.25, kthreadCpuS: 0.25, softirqS: 1, totalCpuS: 2.5, systemCpuS: 5 });
 });

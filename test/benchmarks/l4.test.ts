@@ -49,7 +49,7 @@ async function portBase(): Promise<number> {
 }
 
 interface Result {
-  runs: Array<{ target: string; kind: string; ok: boolean; bytes: number; error: string; kernelBytes?: number; count?: number; failed?: number; proxyCpuS?: number }>;
+  runs: Array<{ target: string; kind: string; ok: boolean; bytes: number; error: string; kernelBytes?: number; count?: number; failed?: number; proxyCpuS?: number; totalCpuS: number }>;
   summaries: Array<{ target: string; kinds: Record<string, { rate: number; runs: number }> }>;
   goals: Array<{ label: string; value?: number; met?: boolean }>;
   relayCounts: Record<string, { kernel: number; userspace: number }>;
@@ -113,6 +113,7 @@ t.test('bench:l4 in tiny mode: every target moves every byte, output parses', as
       if (kind === 'rate') t.equal(run?.failed, 0, `${target}: no failed connection`);
       else t.equal(run?.bytes, mib * 2 ** 20, `${target} ${kind}: every byte arrived (checked byte for byte)`);
       if (target !== 'direct') t.type(run?.proxyCpuS, 'number', `${target} ${kind}: proxy CPU measured`);
+      t.ok(run !== undefined && run.totalCpuS >= (run.proxyCpuS ?? 0), `${target} ${kind}: the total CPU includes the proxy's`);
     }
     t.ok(r.summaries.find((s) => s.target === target)?.kinds.oneway?.rate! > 0, `${target} has a one-way median`);
   }
