@@ -371,7 +371,7 @@ async function main(): Promise<number> {
 - Load average (1/5/15 min): ${loadAtStart.join(' ')} at start, ${loadAtEnd.join(' ')} at end${quiet ? '' : ' — **the machine was busy with other work; treat absolute numbers as noisy**'}
 - Load generator and backend: \`benchmarks/l4/l4load.c\` (C, threads, 256 KiB writes, every byte checked). Nothing pinned (client, backend, proxy and kernel work share both CPUs). One worker/thread for every proxy.
 ${targets.map((t) => `- ${t.name}: ${t.description}`).join('\n')}
-- Throughput is per direction (echo: 1 GiB each way at once). Proxy CPU = utime+stime of the proxy's process group (/proc/PID/stat, 10 ms ticks; a run under one tick counts as one). GiB per proxy CPU-s counts the bytes crossing the proxy (echo: both directions). All CPU = what the transfer cost in total: proxy + client + backend + kernel threads (kworkers run the spliced sends) + softirq of all CPUs (loopback TCP receive and the BPF verdicts run there, charged to no process on this kernel; the only part other work on the machine can add to).
+- Throughput is per direction (echo: 1 GiB each way at once). Proxy CPU = utime+stime of the proxy's process group (/proc/PID/stat, 10 ms ticks; a run under one tick counts as one). GiB per proxy CPU-s counts the bytes crossing the proxy (echo: both directions). All CPU = what the transfer cost in total: proxy + client + backend + kernel threads (kworkers run the spliced sends) + softirq of all CPUs (loopback TCP receive and the BPF verdicts run there, charged to no process on this kernel; the only part other work on the machine can add to). Added over direct = all CPU minus direct's in the same repeat: what putting the proxy in the path cost, kernel work included.
 
 ${tables}
 

@@ -77,6 +77,10 @@ export interface KindSummary {
   readonly perCpuS?: number;
   readonly totalCpuS: number;
   readonly softirqS: number;
+  /** Median over repeats of totalCpuS minus direct's in the same repeat: what adding the proxy cost, kernel included. */
+  readonly addedCpuS?: number;
+  /** Bytes through the proxy per added CPU-s (oneway/echo). */
+  readonly perAddedCpuS?: number;
   readonly p50Ms?: number;
   readonly p99Ms?: number;
 }
@@ -88,6 +92,19 @@ export interface L4Summary {
 
 const valueOf = (r: L4Run): number => (r.kind === 'rate' ? connRate(r) : throughput(r));
 
+/** totalCpuS of `r` minus that of the reference target's run of the same kind and repeat. */
+export function addedCpu(runs: readonly L4Run[], r: L4Run, reference = 'direct'): number | undefined {
+  if (r.target === reference) return undefined;
+  const ref = runs.find((x) => x.target === reference && x.kind === r.kind && x.repeat === r.repeat && x.ok);
+  return ref === undefined ? undefined : r.totalCpuS - ref.totalCpuS;
+}
+
+/** Bytes through the proxy per CPU-s it added over direct (at least one tick). */
+export function bytesPerAddedCpu(runs: readonly L4Run[], r: L4Run): number | undefined {
+  const added = addedCpu(runs, r);
+  return added === undefined ? undefined : bytesThroughProxy(r) / Math.max(added, CPU_TICK_S);
+}
+
 export function summarizeL4(runs: readonly L4Run[], targets: readonly string[]): L4Summary[] {
   return targets.map((target) => {
     const kinds: Partial<Record<Kind, KindSummary>> = {};
@@ -97,6 +114,8 @@ export function summarizeL4(runs: readonly L4Run[], targets: readonly string[]):
       const values = mine.map(valueOf);
       const cpus = mine.map((r) => r.proxyCpuS).filter((x): x is number => x !== undefined);
       const perCpu = mine.map(kind === 'rate' ? connsPerCpu : bytesPerCpu).filter((x): x is number => x !== undefined);
+      const added = mine.map((r) => addedCpu(runs, r)).filter((x): x is number => x !== undefined);
+      const perAdded = kind === 'rate' ? [] : mine.map((r) => bytesPerAddedCpu(runs, r)).filter((x): x is number => x !== undefined);
       kinds[kind] = {
         runs: mine.length,
         rate: median(values),
@@ -106,6 +125,8 @@ export function summarizeL4(runs: readonly L4Run[], targets: readonly string[]):
         perCpuS: perCpu.length > 0 ? median(perCpu) : undefined,
         totalCpuS: median(mine.map((r) => r.totalCpuS)),
         softirqS: median(mine.map((r) => r.softirqS)),
+        addedCpuS: added.length > 0 ? median(added) : undefined,
+        perAddedCpuS: perAdded.length > 0 ? median(perAdded) : undefined,
         p50Ms: kind === 'rate' ? median(mine.map((r) => r.p50Ms ?? 0)) : undefined,
         p99Ms: kind === 'rate' ? median(mine.map((r) => r.p99Ms ?? 0)) : undefined,
       };
@@ -165,6 +186,9 @@ export function systemCpuLines(runs: readonly L4Run[], splice = 'sluice-splice',
     const vsPipe = sameRepeatRatio(runs, kind, splice, pipe, total);
     const vsHaproxy = sameRepeatRatio(runs, kind, splice, haproxy, total);
     lines.push(`- ${kind}: all CPU of the transfer (proxy + client + backend + kernel threads + softirq), Sluice splice / pipe: ${fmt(vsPipe, 2)}; Sluice splice / HAProxy: ${fmt(vsHaproxy, 2)}`);
+    const perAdded = (r: L4Run): number | undefined => bytesPerAddedCpu(runs, r);
+    const addedVsPipe = sameRepeatRatio(runs, kind, splice, pipe, (r) => addedCpu(runs, r));
+    lines.push(`- ${kind}: CPU added over direct (kernel included), Sluice splice / pipe: ${fmt(addedVsPipe, 2)}; bytes per added CPU-s, Sluice splice / HAProxy: ${fmt(sameRepeatRatio(runs, kind, splice, haproxy, perAdded), 2)}`);
   }
   return lines;
 }
@@ -193,7 +217,7 @@ export function l4Tables(summaries: readonly L4Summary[], repeats: number): stri
     repeats > 1 ? `${fmt(k.min / scale, digits)}–${fmt(k.max / scale, digits)}` : '';
   const head = ['target', 'transfer', 'GiB/s (median)'];
   if (repeats > 1) head.push('min–max');
-  head.push('proxy CPU s', 'GiB per proxy CPU-s', 'all CPU s', 'of which softirq s');
+  head.push('proxy CPU s', 'GiB per proxy CPU-s', 'all CPU s', 'of which softirq s', 'added over direct s', 'GiB per added CPU-s');
   const rows: string[][] = [];
   for (const s of summaries) {
     for (const kind of ['oneway', 'echo'] as const) {
@@ -201,7 +225,7 @@ export function l4Tables(summaries: readonly L4Summary[], repeats: number): stri
       if (k === undefined) continue;
       const row = [s.target, kind === 'oneway' ? 'one-way' : 'echo', fmt(k.rate / GIB, 2)];
       if (repeats > 1) row.push(range(k, GIB, 2));
-      row.push(fmt(k.proxyCpuS, 2), fmt(k.perCpuS === undefined ? undefined : k.perCpuS / GIB, 2), fmt(k.totalCpuS, 2), fmt(k.softirqS, 2));
+      row.push(fmt(k.proxyCpuS, 2), fmt(k.perCpuS === undefined ? undefined : k.perCpuS / GIB, 2), fmt(k.totalCpuS, 2), fmt(k.softirqS, 2), fmt(k.addedCpuS, 2), fmt(k.perAddedCpuS === undefined ? undefined : k.perAddedCpuS / GIB, 2));
       rows.push(row);
     }
   }

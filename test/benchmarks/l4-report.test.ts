@@ -54,7 +54,11 @@ t.test('summary and tables', async (t) => {
   t.equal(s[0].kinds.rate?.rate, 2000);
   t.equal(s[1].kinds.rate?.perCpuS, 4000, 'connections per proxy CPU-s');
   const text = l4Tables(s, 2);
-  t.match(text, /\| direct \| one-way \| 1\.50 \| 1\.00–2\.00 \| – \| – \| 1\.00 \| 0\.50 \|/);
+  t.match(text, /\| direct \| one-way \| 1\.50 \| 1\.00–2\.00 \| – \| – \| 1\.00 \| 0\.50 \| – \| – \|/);
+  const withProxy = [...runs, run(1, 'nginx', 'oneway', 1, 0.5)];
+  const n = summarizeL4(withProxy, ['nginx'])[0].kinds.oneway;
+  t.equal(n?.addedCpuS, 0.5, 'all CPU 1.5 against direct 1.0 in the same repeat');
+  t.equal(n?.perAddedCpuS, 2 * GIB);
   t.match(text, /\| nginx \| 1,000 \| 1,000–1,000 \| 1\.00 \| 2\.00 \| 0\.25 \| 4,000 \|/);
 });
 
