@@ -4,11 +4,11 @@
  * benchmarks/RESULTS.md. Every process it starts is killed on the way out (normal end,
  * error, Ctrl-C, SIGTERM, or the overall deadline). See benchmarks/README.md.
  */
-import { mkdirSync, readdirSync, statSync, writeFileSync, appendFileSync, existsSync, readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { mkdirSync, readdirSync, writeFileSync, appendFileSync, existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { busyFractions, cpuCount, groupCpuSeconds, readCpuTimes } from './lib/cpu.ts';
+import { ensureBuilt } from './lib/build.ts';
 import { ensureDebianPackages, loadAverage, machineInfo } from './lib/machine.ts';
 import { ProcessSet, reapStale, type Managed } from './lib/procs.ts';
 import { checkRatios, ratioLines, summarize, table, type RunRecord } from './lib/report.ts';
@@ -65,25 +65,6 @@ function readConfig(runDir: string): { config: BenchConfig; profile: boolean; re
   return { config, profile, record };
 }
 
-function newestMtime(dir: string, suffix: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { recursive: true, withFileTypes: true })) {
-    if (!entry.isFile() || !entry.name.endsWith(suffix)) continue;
-    newest = Math.max(newest, statSync(join(entry.parentPath, entry.name)).mtimeMs);
-  }
-  return newest;
-}
-
-/** Build dist/ when it is missing or older than src/ (tsc errors in unrelated folders still emit). */
-function ensureBuilt(): void {
-  const main = join(root, 'dist/cli/main.js');
-  if (existsSync(main) && newestMtime(join(root, 'dist'), '.js') >= newestMtime(join(root, 'src'), '.ts')) return;
-  log('building dist/ (npx tsc -p .)');
-  const r = spawnSync(join(root, 'node_modules/.bin/tsc'), ['-p', root], { stdio: 'inherit', timeout: 300_000 });
-  if (!existsSync(main)) throw new Error(`build failed (tsc exit ${r.status}); dist/cli/main.js is missing`);
-  if (r.status !== 0) log('tsc reported errors; using what it emitted');
-}
-
 function rotate<T>(xs: readonly T[], by: number): T[] {
   const k = xs.length === 0 ? 0 : by % xs.length;
   return [...xs.slice(k), ...xs.slice(0, k)];
@@ -106,7 +87,7 @@ async function main(): Promise<number> {
   installCleanup(procs);
 
   ensureDebianPackages(scenario.debianPackages, log);
-  ensureBuilt();
+  ensureBuilt(root, log);
   writeReporter(runDir);
   const machine = machineInfo(nodeBin, Object.values(scenario.debianPackages).filter((p) => p !== 'util-linux'));
   const loadAtStart = loadAverage();

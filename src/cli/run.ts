@@ -13,6 +13,7 @@ import { DEFAULT_CONTROLLER_NAME, DEFAULT_GATEWAY_CLASS } from '../model/objects
 import { KUBERNETES_RUN_HELP, KUBERNETES_RUN_OPTIONS } from '../k8s/cli-options.js';
 
 const HELP = `Usage: sluice run --config PATH [--admin HOST:PORT] [--log-level LEVEL] [--drain-timeout SECONDS]
+                  [--ebpf auto|on|off] [--tcp-idle-timeout SECONDS]
        sluice run --kubernetes [--kubeconfig FILE] [--namespace NS] [--gateway-address-pool CIDR] [--service-type TYPE]
 
 Serve the Gateway API objects (plus Service, EndpointSlice, Secret, Namespace)
@@ -24,9 +25,14 @@ changes are applied without dropping in-flight requests.
   --controller-name NAME  GatewayClass controllerName to serve (default ${DEFAULT_CONTROLLER_NAME})
   --log-level LEVEL       trace|debug|info|warn|error (default info)
   --drain-timeout SECONDS how long SIGTERM waits for in-flight requests (default 15)
-  --ebpf auto|on|off      kernel (sockmap) splicing of TLS passthrough and TCPRoute connections:
+  --ebpf auto|on|off      kernel (sockmap) splicing of TLS passthrough and TCPRoute connections
+                          (also with --kubernetes; the Helm chart passes auto with ebpf.enabled, else off):
                           auto (default) splices when the addon, privileges and a self-test allow,
                           on fails to start otherwise, off always relays in userspace
+  --tcp-idle-timeout SECONDS
+                          close a TCPRoute/TLSRoute connection relayed in userspace after this long
+                          without a byte either way (default 3600; 0 = never). Kernel-spliced
+                          connections are not timed
 ${KUBERNETES_RUN_HELP}`;
 
 export interface RunningGateway {
@@ -45,6 +51,8 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
       'controller-name': { type: 'string', default: DEFAULT_CONTROLLER_NAME },
       'log-level': { type: 'string' },
       'drain-timeout': { type: 'string', default: '15' },
+      ebpf: { type: 'string' },
+      'tcp-idle-timeout': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...KUBERNETES_RUN_OPTIONS,
     },
@@ -61,9 +69,15 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
   const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs };
   const ebpf = values.ebpf;
   if (ebpf !== undefined && ebpf !== 'auto' && ebpf !== 'on' && ebpf !== 'off') throw new UsageError('--ebpf must be one of auto, on, off');
+  const idleRaw = values['tcp-idle-timeout'];
+  const tcpIdleTimeoutMs = idleRaw === undefined ? undefined : Number(idleRaw) * 1000;
+  if (tcpIdleTimeoutMs !== undefined && (idleRaw!.trim() === '' || !Number.isFinite(tcpIdleTimeoutMs) || tcpIdleTimeoutMs < 0)) {
+    throw new UsageError('--tcp-idle-timeout must be a number of seconds (0 = never)');
+  }
+  if (tcpIdleTimeoutMs !== undefined && values.kubernetes) throw new UsageError('--tcp-idle-timeout is not supported with --kubernetes yet');
   const gw = values.kubernetes
     ? await (await import('../k8s/cli.js')).startKubernetesFromArgs(values, common)
-    : await startGateway({ ...common, config: values.config!, ...(ebpf ? { ebpf } : {}) });
+    : await startGateway({ ...common, config: values.config!, ...(ebpf ? { ebpf } : {}), ...(tcpIdleTimeoutMs !== undefined ? { tcpIdleTimeoutMs } : {}) });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {
       process.off('SIGTERM', onSignal);
@@ -85,6 +99,8 @@ export interface StartOptions {
   readonly drainMs?: number;
   /** Kernel splicing of L4 connections (default auto). */
   readonly ebpf?: EbpfMode;
+  /** L4Options.tcpIdleTimeoutMs (default 1 hour, 0 = never). */
+  readonly tcpIdleTimeoutMs?: number;
 }
 
 /** Start the standalone gateway in this process. Exported for tests and `npm start`. */
@@ -95,7 +111,11 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   collectDefaultMetrics({ register: registry });
   // 'on' throws here when splicing is unavailable: better not to start than to run without it.
   const splice = await createSpliceEngine({ mode: opts.ebpf ?? 'auto', logger });
-  const dataPlane = new DataPlane({ logger, metrics: registry, l4: { splice } });
+  const dataPlane = new DataPlane({
+    logger,
+    metrics: registry,
+    l4: { splice, ...(opts.tcpIdleTimeoutMs !== undefined ? { tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs } : {}) },
+  });
   const engine = new GatewayEngine({
     dataPlane,
     translate,

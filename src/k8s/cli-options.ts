@@ -11,7 +11,6 @@ export const KUBERNETES_RUN_OPTIONS = {
   'service-annotation': { type: 'string', multiple: true },
   'pod-selector': { type: 'string' },
   'host-network': { type: 'boolean' },
-  ebpf: { type: 'string' },
 } as const;
 
 export const KUBERNETES_RUN_HELP = `
@@ -27,8 +26,6 @@ only) and keep one Service per Gateway.
   --service-annotation K=V      annotation for every Gateway Service (repeatable)
   --pod-selector K=V[,K=V]      labels of Sluice's pods (default app.kubernetes.io/name=sluice)
   --host-network                pods use the host network: Gateway addresses are their nodes' IPs
-  --ebpf auto|on|off            kernel (sockmap) splicing of L4 connections, handed to the data plane
-                                (the Helm chart passes auto with ebpf.enabled, else off)
   --gateway-address-pool CIDR   give each Gateway without spec.addresses its own address from CIDR
                                 (e.g. 127.10.0.0/16), bind its listeners there and report it
 `;

@@ -37,6 +37,9 @@ export interface L4PlaneDeps {
 
 type L4Server = L4TcpServer | L4UdpServer;
 
+/** L4Options.tcpIdleTimeoutMs when not given: 1 hour. */
+export const DEFAULT_TCP_IDLE_TIMEOUT_MS = 3_600_000;
+
 /**
  * The L4 data plane: TLS (passthrough by SNI, terminate), TCP and UDP ports,
  * and HTTPS ports shared with TLS listeners (SNI decides: passthrough,
@@ -62,6 +65,7 @@ export class L4Plane {
       helloTimeoutMs: opts.helloTimeoutMs ?? 10_000,
       helloMaxBytes: opts.helloMaxBytes ?? 16_384,
       connectTimeoutMs: opts.connectTimeoutMs ?? 10_000,
+      tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs ?? DEFAULT_TCP_IDLE_TIMEOUT_MS,
       udpIdleTimeoutMs: opts.udpIdleTimeoutMs ?? 60_000,
       udpMaxFlows: opts.udpMaxFlows ?? 16_384,
     };
@@ -159,6 +163,7 @@ export class L4Plane {
       helloTimeoutMs: this.#opts.helloTimeoutMs,
       helloMaxBytes: this.#opts.helloMaxBytes,
       connectTimeoutMs: this.#opts.connectTimeoutMs,
+      tcpIdleTimeoutMs: this.#opts.tcpIdleTimeoutMs,
     };
   }
 

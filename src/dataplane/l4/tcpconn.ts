@@ -16,6 +16,8 @@ export interface TcpConnectionDeps {
   readonly helloTimeoutMs: number;
   readonly helloMaxBytes: number;
   readonly connectTimeoutMs: number;
+  /** Close a userspace-relayed connection after this long without a byte either way (0: never). */
+  readonly tcpIdleTimeoutMs: number;
   /** Hand a connection to the HTTPS server sharing the port (bytes already read were unshifted). */
   readonly https: ((socket: Socket) => void) | undefined;
   /** Sockets to destroy when the port shuts down (upstreams and TLS layers; the client is tracked by the caller). */
@@ -138,20 +140,36 @@ export async function handleTcpConnection(port: CompiledL4Port, client: Socket, 
     return;
   }
 
+  let idled = false;
   const onDone = (result: RelayResult): void => {
     rec.bytesFromClient += result.aToB;
     rec.bytesToClient += result.bToA;
     rec.relay = result.path;
-    if (result.error === undefined) end('closed');
+    if (idled) end('idle_timeout');
+    else if (result.error === undefined) end('closed');
     else end(result.error === 'ECLOSED' ? 'aborted' : 'reset', result.error);
+  };
+  // Every byte either way is read from or written to the client-facing socket,
+  // so its inactivity timer (reads and writes) is the connection's idle timer.
+  const closeWhenIdle = (facing: Socket, sockets: readonly Socket[]): void => {
+    if (deps.tcpIdleTimeoutMs <= 0) return;
+    facing.setTimeout(deps.tcpIdleTimeoutMs, () => {
+      idled = true;
+      for (const s of sockets) s.destroy();
+    });
   };
   if (tlsClient !== undefined) {
     relayTerminated(tlsClient, client, upstream, onDone);
+    closeWhenIdle(tlsClient, [tlsClient, client, upstream]);
     return;
   }
   client.off('error', noop);
+  const relay = (): void => {
+    // The splice engine clears Node's timers of the sockets it takes: only userspace relays are timed here.
+    if (deps.connector.relay(client, upstream, onDone) === 'userspace') closeWhenIdle(client, [client, upstream]);
+  };
   if (consumed.length === 0) {
-    deps.connector.relay(client, upstream, onDone);
+    relay();
     return;
   }
   // Buffer-and-replay: the ClientHello read in Node goes first, then the relay takes over.
@@ -162,7 +180,7 @@ export async function handleTcpConnection(port: CompiledL4Port, client: Socket, 
       reject('upstream_error', (err as NodeJS.ErrnoException).code ?? err.message);
       return;
     }
-    deps.connector.relay(client, upstream, onDone);
+    relay();
   });
 }
 

@@ -40,6 +40,7 @@ export class L4TcpServer {
       helloTimeoutMs: deps.helloTimeoutMs,
       helloMaxBytes: deps.helloMaxBytes,
       connectTimeoutMs: deps.connectTimeoutMs,
+      tcpIdleTimeoutMs: deps.tcpIdleTimeoutMs,
       https: (socket) => {
         const target = this.#https;
         if (target === undefined) socket.destroy();

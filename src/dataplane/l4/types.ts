@@ -21,6 +21,14 @@ export interface L4Options {
   readonly helloMaxBytes?: number;
   /** Backend connect timeout (per attempt). Default 10 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * A TCP connection (TCPRoute, TLS passthrough or terminate) relayed in
+   * userspace with no byte either way for this long is closed (both sides,
+   * access log reason `idle_timeout`). Default 1 hour (Envoy's tcp_proxy
+   * default); 0 disables it. Connections spliced in the kernel are not timed:
+   * Node sees none of their bytes.
+   */
+  readonly tcpIdleTimeoutMs?: number;
   /** A UDP flow with no datagram either way for this long is closed. Default 60 s. */
   readonly udpIdleTimeoutMs?: number;
   /** Most UDP flows per port; the least recently active is evicted beyond. Default 16384. */
