@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { createLogger } from '../util/log.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { GatewayEngine } from '../runner/engine.js';
-import { DataPlane } from '../dataplane/index.js';
+import { DataPlane, parseAccessLogDestination, type AccessLogDestination } from '../dataplane/index.js';
 import { createSpliceEngine, type EbpfMode } from '../native/splice.js';
 import { translate } from '../translate/index.js';
 import { loadConfig, watchConfig, type LoadResult } from '../sources/file/index.js';
@@ -27,6 +27,11 @@ changes are applied without dropping in-flight requests.
   --ebpf auto|on|off      kernel (sockmap) splicing of TLS passthrough and TCPRoute connections:
                           auto (default) splices when the addon, privileges and a self-test allow,
                           on fails to start otherwise, off always relays in userspace
+  --access-log off|stdout|PATH
+                          one JSON line per request: stdout (default), appended to PATH, or off
+  --upstream-client native|undici
+                          HTTP/1.1 client for plain-HTTP upstreams (default native, or the
+                          SLUICE_UPSTREAM_CLIENT environment variable); TLS upstreams use undici
 ${KUBERNETES_RUN_HELP}`;
 
 export interface RunningGateway {
@@ -45,6 +50,8 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
       'controller-name': { type: 'string', default: DEFAULT_CONTROLLER_NAME },
       'log-level': { type: 'string' },
       'drain-timeout': { type: 'string', default: '15' },
+      'access-log': { type: 'string', default: 'stdout' },
+      'upstream-client': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...KUBERNETES_RUN_OPTIONS,
     },
@@ -58,7 +65,13 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
   const drainMs = Number(values['drain-timeout']) * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError('--drain-timeout must be a number of seconds');
 
-  const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs };
+  if (values['access-log'] === '') throw new UsageError('--access-log must be off, stdout or a file path');
+  const accessLog = parseAccessLogDestination(values['access-log']);
+  const upstreamClient = values['upstream-client'];
+  if (upstreamClient !== undefined && upstreamClient !== 'native' && upstreamClient !== 'undici') throw new UsageError('--upstream-client must be native or undici');
+  // The Kubernetes branch builds its data plane elsewhere: the client choice reaches it through the environment.
+  if (upstreamClient !== undefined) process.env.SLUICE_UPSTREAM_CLIENT = upstreamClient;
+  const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs, accessLog };
   const ebpf = values.ebpf;
   if (ebpf !== undefined && ebpf !== 'auto' && ebpf !== 'on' && ebpf !== 'off') throw new UsageError('--ebpf must be one of auto, on, off');
   const gw = values.kubernetes
@@ -85,6 +98,8 @@ export interface StartOptions {
   readonly drainMs?: number;
   /** Kernel splicing of L4 connections (default auto). */
   readonly ebpf?: EbpfMode;
+  /** Where the JSON access log goes (default stdout). */
+  readonly accessLog?: AccessLogDestination;
 }
 
 /** Start the standalone gateway in this process. Exported for tests and `npm start`. */
@@ -95,7 +110,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
   collectDefaultMetrics({ register: registry });
   // 'on' throws here when splicing is unavailable: better not to start than to run without it.
   const splice = await createSpliceEngine({ mode: opts.ebpf ?? 'auto', logger });
-  const dataPlane = new DataPlane({ logger, metrics: registry, l4: { splice } });
+  const dataPlane = new DataPlane({ logger, metrics: registry, l4: { splice }, accessLogDestination: opts.accessLog ?? 'stdout' });
   const engine = new GatewayEngine({
     dataPlane,
     translate,
