@@ -79,6 +79,8 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const SWEEP_MS = 1_000;
 /** What undici also refuses in a request target: controls, space, DEL and anything past latin1. */
 const INVALID_PATH = /[^\u0021-\u007e\u0080-\u00ff]/;
+/** The read buffer of every native upstream connection (see Connection). */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
 const EMPTY_TRAILERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -281,7 +283,15 @@ class Connection {
   bodyStream: Readable | null = null;
 
   constructor(readonly upstream: NativeH1Upstream) {
-    const socket = net.connect({ host: upstream.address, port: upstream.port, noDelay: true });
+    // Reads land in one buffer shared by every connection and go straight to the parser: no
+    // Readable stream, no 'data' event, no buffer per read. Safe because a read is parsed
+    // synchronously and body chunks leave it as copies (onBody); headers are JS strings.
+    const socket = net.connect({
+      host: upstream.address,
+      port: upstream.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array): boolean => this.onRead(n, buf) },
+    });
     this.socket = socket;
     const parser = new HTTPParser();
     parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
@@ -296,7 +306,6 @@ class Connection {
     parser[kOnBody] = (chunk: Buffer) => this.onBody(chunk);
     parser[kOnMessageComplete] = () => this.onMessageComplete();
     socket.on('connect', () => this.onConnect());
-    socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.onClose());
@@ -379,6 +388,12 @@ class Connection {
     pumpBody(this, body, chunked, this.exchange);
   }
 
+  onRead(n: number, buf: Uint8Array): boolean {
+    this.onData((buf as Buffer).subarray(0, n));
+    // Backpressure: controller.pause() calls socket.pause(), which stops reading itself.
+    return true;
+  }
+
   onData(d: Buffer): void {
     let ret: number | Error;
     try {
@@ -446,7 +461,8 @@ class Connection {
     const controller = this.controller;
     if (controller !== null && !controller.aborted) {
       this.sawBody = true;
-      this.handler?.onResponseData?.(controller, chunk);
+      // The chunk points into the shared read buffer: hand out a copy.
+      this.handler?.onResponseData?.(controller, Buffer.from(chunk));
     }
   }
 

@@ -143,6 +143,37 @@ for (const client of ['undici', 'native'] as const) {
       t.equal(up.connections(), 2, 'a connection the upstream may close within a second is not reused');
     });
 
+    t.test('a large body to a slow client arrives intact (backpressure, no shared buffer reuse)', async (t) => {
+      const size = 8 * 1024 * 1024;
+      const body = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
+      const up = await rawUpstream((_head, s) => {
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${size}\r\n\r\n`);
+        s.write(body);
+      });
+      t.teardown(() => up.close());
+      const { p } = await proxyTo(up.port);
+      const got = await new Promise<Buffer>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: p, path: '/big', agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          let n = 0;
+          res.on('data', (d: Buffer) => {
+            parts.push(d);
+            // Read slowly at first so the proxy has to pause the upstream.
+            if (++n <= 20) {
+              res.pause();
+              setTimeout(() => res.resume(), 10);
+            }
+          });
+          res.on('end', () => resolve(Buffer.concat(parts)));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      t.equal(got.length, size);
+      t.ok(got.equals(body), 'every byte as the upstream sent it');
+      t.equal((await request(p, '/after')).status, 200, 'the proxy still serves');
+    });
+
     t.test('a streamed body is forwarded chunk by chunk, not held until the end', async (t) => {
       let sock: net.Socket | undefined;
       const up = await rawUpstream((_head, s) => {
