@@ -2,7 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../util/log.js';
-import { formatHttpLine, isoTime, type AccessLogWriter } from './accesslog.js';
+import { formatHttpLine, isoTime, microsAsMillis, type AccessLogWriter } from './accesslog.js';
 import type { CompiledAction, CompiledBackend, CompiledListener, CompiledPort, CompiledRoute, RequestOp } from './compiled.js';
 import { corsResponseHeaders, isPreflight, originAllowed, preflightHeaders } from './cors.js';
 import { ClientAbortError, classifyUpstreamError, errorCode, RetryAbortError, UpstreamTimeoutError, type UpstreamFailure } from './errors.js';
@@ -540,7 +540,7 @@ class ProxyRequest implements RawResponseHandler {
       const req = this.req;
       writer.line(formatHttpLine(
         isoTime(this.startMs), listenerId, routeName, req.method ?? '', req.headers.host ?? '', req.url ?? '', status, this.bytes,
-        Math.round(durationMs * 1000) / 1000, this.upstream?.label ?? '', this.reason, this.upstreamError,
+        microsAsMillis(Math.round(durationMs * 1000)), this.upstream?.label ?? '', this.reason, this.upstreamError,
       ));
     } else if (rt.accessLog !== undefined) {
       const req = this.req;

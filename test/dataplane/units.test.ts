@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { eventually } from './fixtures/helpers.js';
-import { AccessLogWriter, formatEntry, isoTime, jsonString, parseAccessLogDestination } from '../../src/dataplane/accesslog.js';
+import { AccessLogWriter, formatEntry, isoTime, jsonString, microsAsMillis, parseAccessLogDestination } from '../../src/dataplane/accesslog.js';
 
 t.test('ReplacePrefixMatch follows the spec table', async (t) => {
   // [request path, prefix, replacement, expected] — the rows of the Gateway API spec plus the brief's examples.
@@ -193,6 +193,11 @@ t.test('access log lines are the JSON of their entry, built without JSON.stringi
     return formatEntry(e) === JSON.stringify(e);
   }));
   t.equal(jsonString('a"b'), '"a\\"b"');
+  for (const us of [0, 1, 10, 100, 999, 1000, 1500, 1234, 120_000, 86_400_000_123]) t.equal(microsAsMillis(us), String(us / 1000), `${us} us`);
+  fc.assert(fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), (ms) => {
+    const us = Math.round(ms * 1000);
+    return microsAsMillis(us) === JSON.stringify(Math.round(ms * 1000) / 1000);
+  }));
 });
 
 t.test('--access-log values', async (t) => {
