@@ -258,6 +258,7 @@ function commandLine(cfg: BenchConfig, scenario: Scenario, profile: boolean): st
   add('BENCH_ONLY', cfg.only === undefined ? undefined : [...cfg.only].join(','), '');
   if (profile) env.push('BENCH_PROFILE=1');
   if (process.env.SLUICE_NODE_OPTIONS) env.push(`SLUICE_NODE_OPTIONS='${process.env.SLUICE_NODE_OPTIONS}'`);
+  if (process.env.BENCH_SLUICE_VARIANTS) env.push(`BENCH_SLUICE_VARIANTS='${process.env.BENCH_SLUICE_VARIANTS}'`);
   return [...env, 'npm run bench'].join(' ');
 }
 

@@ -63,6 +63,24 @@ function assertAlive(proc: Managed): void {
 
 const targetPorts = new Map<string, number>();
 
+/** One extra Sluice target: its own name, optional other checkout (`root`, with bin/ and dist/), env and `sluice run` flags. */
+interface SluiceVariant {
+  readonly name: string;
+  readonly root?: string;
+  readonly env?: Record<string, string>;
+  readonly args?: readonly string[];
+}
+
+/** BENCH_SLUICE_VARIANTS: a JSON array of SluiceVariant, e.g. `[{"name":"sluice-undici","env":{"SLUICE_UPSTREAM_CLIENT":"undici"}}]`. */
+function sluiceVariants(): SluiceVariant[] {
+  const raw = process.env.BENCH_SLUICE_VARIANTS;
+  if (raw === undefined || raw.trim() === '') return [];
+  const list = JSON.parse(raw) as SluiceVariant[];
+  if (!Array.isArray(list) || list.length > 10) throw new Error('BENCH_SLUICE_VARIANTS: a JSON array of at most 10 {name, root?, env?, args?}');
+  for (const v of list) if (typeof v.name !== 'string' || !/^sluice-[a-z0-9-]+$/.test(v.name)) throw new Error(`BENCH_SLUICE_VARIANTS: name ${JSON.stringify(v.name)} must look like sluice-<word>`);
+  return list;
+}
+
 function wrkCommon(ctx: ScenarioContext, target: Target) {
   const port = targetPorts.get(target.name);
   if (port === undefined) throw new Error(`unknown target ${target.name}`);
@@ -134,28 +152,37 @@ export const httpScenario: Scenario = {
       return r.status === 200 && r.body === UPSTREAM_BODY;
     });
 
-    const sluice: Target = {
-      name: 'sluice',
-      description: `bin/sluice run --config ${dir}/sluice.yaml`,
+    const sluiceTarget = (v: SluiceVariant, port: number, adminPort: number, config: string): Target => ({
+      name: v.name,
+      description: `${v.root ?? ''}bin/sluice run --config ${config}${v.args?.length ? ` ${v.args.join(' ')}` : ''}${v.env ? ` (env ${JSON.stringify(v.env)})` : ''}`,
       async start(c) {
-        const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn' };
+        const env: NodeJS.ProcessEnv = { ...process.env, SLUICE_LOG_LEVEL: process.env.SLUICE_LOG_LEVEL ?? 'warn', ...v.env };
         if (c.config.sluiceNodeOptions !== '') env.NODE_OPTIONS = c.config.sluiceNodeOptions;
         const proc = c.procs.start({
-          name: 'sluice',
-          command: `${c.root}/bin/sluice`,
-          args: ['run', '--config', `${dir}/sluice.yaml`, '--admin', `127.0.0.1:${p.sluiceAdmin}`, '--drain-timeout', '1'],
+          name: v.name,
+          command: `${v.root ?? c.root}/bin/sluice`,
+          args: ['run', '--config', config, '--admin', `127.0.0.1:${adminPort}`, '--drain-timeout', '1', ...(v.args ?? [])],
           cpus: c.config.proxyCpus,
           env,
           cwd: dir,
         });
-        await waitUntil('sluice /readyz', 30_000, async () => {
+        await waitUntil(`${v.name} /readyz`, 30_000, async () => {
           assertAlive(proc);
-          return (await httpGet(p.sluiceAdmin, '/readyz', {})).status === 200;
+          return (await httpGet(adminPort, '/readyz', {})).status === 200;
         });
-        await checkRouting('sluice', p.sluice, proc);
+        await checkRouting(v.name, port, proc);
         return proc;
       },
-    };
+    });
+    const sluice = sluiceTarget({ name: 'sluice' }, p.sluice, p.sluiceAdmin, `${dir}/sluice.yaml`);
+    // Extra Sluice builds/settings measured side by side (A/B of an optimisation): BENCH_SLUICE_VARIANTS.
+    const variants = sluiceVariants().map((v, i) => {
+      const vPort = ctx.config.portBase + 10 + i;
+      const vConfig = `${dir}/sluice-${v.name}.yaml`;
+      writeFileSync(vConfig, sluiceConfig(vPort, p.upstream, ROUTE));
+      targetPorts.set(v.name, vPort);
+      return sluiceTarget(v, vPort, ctx.config.portBase + 30 + i, vConfig);
+    });
     const nginx: Target = {
       name: 'nginx',
       description: `nginx -c ${dir}/nginx-proxy.conf`,
@@ -244,7 +271,7 @@ export const httpScenario: Scenario = {
     targetPorts.set('undici-dispatch', p.undiciDispatch);
     targetPorts.set('node-hello', p.nodeHello);
     targetPorts.set('direct', p.upstream);
-    return [sluice, nginx, haproxy, nodeHttpProxy, undiciDispatch, nodeHello, direct];
+    return [sluice, ...variants, nginx, haproxy, nodeHttpProxy, undiciDispatch, nodeHello, direct];
   },
 
   async warmup(ctx, target, label) {

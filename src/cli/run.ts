@@ -5,7 +5,7 @@ import { UsageError } from '../errors.js';
 import { createLogger } from '../util/log.js';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
 import { GatewayEngine } from '../runner/engine.js';
-import { DataPlane } from '../dataplane/index.js';
+import { DataPlane, parseAccessLogDestination, type AccessLogDestination } from '../dataplane/index.js';
 import { createSpliceEngine, type EbpfMode } from '../native/splice.js';
 import { translate } from '../translate/index.js';
 import { loadConfig, watchConfig, type LoadResult } from '../sources/file/index.js';
@@ -33,6 +33,11 @@ changes are applied without dropping in-flight requests.
                           close a TCPRoute/TLSRoute connection relayed in userspace after this long
                           without a byte either way (default 3600; 0 = never). Kernel-spliced
                           connections are not timed
+  --access-log off|stdout|PATH
+                          one JSON line per request: stdout (default), appended to PATH, or off
+  --upstream-client native|undici
+                          HTTP/1.1 client for plain-HTTP upstreams (default native, or the
+                          SLUICE_UPSTREAM_CLIENT environment variable); TLS upstreams use undici
 ${KUBERNETES_RUN_HELP}`;
 
 export interface RunningGateway {
@@ -53,6 +58,8 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
       'drain-timeout': { type: 'string', default: '15' },
       ebpf: { type: 'string' },
       'tcp-idle-timeout': { type: 'string' },
+      'access-log': { type: 'string', default: 'stdout' },
+      'upstream-client': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...KUBERNETES_RUN_OPTIONS,
     },
@@ -66,7 +73,13 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
   const drainMs = Number(values['drain-timeout']) * 1000;
   if (!Number.isFinite(drainMs) || drainMs < 0) throw new UsageError('--drain-timeout must be a number of seconds');
 
-  const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs };
+  if (values['access-log'] === '') throw new UsageError('--access-log must be off, stdout or a file path');
+  const accessLog = parseAccessLogDestination(values['access-log']);
+  const upstreamClient = values['upstream-client'];
+  if (upstreamClient !== undefined && upstreamClient !== 'native' && upstreamClient !== 'undici') throw new UsageError('--upstream-client must be native or undici');
+  // The Kubernetes branch builds its data plane elsewhere: the client choice reaches it through the environment.
+  if (upstreamClient !== undefined) process.env.SLUICE_UPSTREAM_CLIENT = upstreamClient;
+  const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs, accessLog };
   const ebpf = values.ebpf;
   if (ebpf !== undefined && ebpf !== 'auto' && ebpf !== 'on' && ebpf !== 'off') throw new UsageError('--ebpf must be one of auto, on, off');
   const idleRaw = values['tcp-idle-timeout'];
@@ -101,6 +114,8 @@ export interface StartOptions {
   readonly ebpf?: EbpfMode;
   /** L4Options.tcpIdleTimeoutMs (default 1 hour, 0 = never). */
   readonly tcpIdleTimeoutMs?: number;
+  /** Where the JSON access log goes (default stdout). */
+  readonly accessLog?: AccessLogDestination;
 }
 
 /** Start the standalone gateway in this process. Exported for tests and `npm start`. */
@@ -115,6 +130,7 @@ export async function startGateway(opts: StartOptions): Promise<RunningGateway> 
     logger,
     metrics: registry,
     l4: { splice, ...(opts.tcpIdleTimeoutMs !== undefined ? { tcpIdleTimeoutMs: opts.tcpIdleTimeoutMs } : {}) },
+    accessLogDestination: opts.accessLog ?? 'stdout',
   });
   const engine = new GatewayEngine({
     dataPlane,

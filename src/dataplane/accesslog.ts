@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import type { AccessLogEntry, AccessLogSink } from './types.js';
 
 let lastMs = -1;
@@ -21,29 +22,243 @@ export function isoTime(ms: number): string {
   return lastIso;
 }
 
-/**
- * The default access log: one JSON line per request on stdout, written in
- * batches once per event-loop turn so a busy proxy makes one write() per
- * turn instead of one per request.
- */
-export class StdoutAccessLog {
-  #buffer: string[] = [];
-  #scheduled = false;
-  readonly #flush = (): void => this.flush();
+/** ".5", ".25", ".125" ... for 0..999 thousandths ("" for 0): a decimal fraction without trailing zeros. */
+const FRACTION: readonly string[] = Array.from({ length: 1000 }, (_, i) => (i === 0 ? '' : `.${String(i).padStart(3, '0').replace(/0+$/, '')}`));
 
+/**
+ * Integer microseconds as milliseconds, e.g. 1500 -> "1.5": the text of
+ * String(us / 1000) (what JSON.stringify writes) without formatting a double,
+ * which costs more than the rest of the line.
+ */
+export function microsAsMillis(us: number): string {
+  const whole = Math.floor(us / 1000);
+  return `${whole}${FRACTION[us - whole * 1000]}`;
+}
+
+/** Characters JSON.stringify escapes in a string: quote, backslash, controls, lone surrogates. */
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\ud800-\udfff]/;
+
+/** A JSON string literal, without JSON.stringify for the common case of nothing to escape. */
+export function jsonString(s: string): string {
+  return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
+}
+
+/**
+ * One access log line (JSON, no newline) from its HTTP fields: the same text
+ * as JSON.stringify of an AccessLogEntry with these fields in this order, but
+ * built by concatenation with constant keys and no intermediate object.
+ * `duration` is the JSON number text (microsAsMillis).
+ */
+export function formatHttpLine(
+  time: string, listener: string, route: string, method: string, host: string, path: string,
+  status: number, bytes: number, duration: string, upstream: string, reason: string, upstreamError: string,
+): string {
+  return `{"time":"${time}","listener":${jsonString(listener)},"route":${jsonString(route)},"method":${jsonString(method)},"host":${jsonString(host)},"path":${jsonString(path)},"status":${status},"bytes":${bytes},"duration_ms":${duration},"upstream":${jsonString(upstream)},"reason":${jsonString(reason)},"upstream_error":${jsonString(upstreamError)}}`;
+}
+
+/** Any entry (HTTP or L4) as one JSON line without newline; L4-only fields are appended when set. */
+export function formatEntry(e: AccessLogEntry): string {
+  const base = formatHttpLine(e.time, e.listener, e.route, e.method, e.host, e.path, e.status, e.bytes, String(e.duration_ms), e.upstream, e.reason, e.upstream_error);
+  if (e.protocol === undefined && e.bytes_received === undefined && e.relay === undefined) return base;
+  let extra = '';
+  if (e.protocol !== undefined) extra += `,"protocol":${jsonString(e.protocol)}`;
+  if (e.bytes_received !== undefined) extra += `,"bytes_received":${e.bytes_received}`;
+  if (e.relay !== undefined) extra += `,"relay":${jsonString(e.relay)}`;
+  return `${base.slice(0, -1)}${extra}}`;
+}
+
+/** Where the built-in access log goes: `stdout`, a file path (appended to), or nowhere (`off`). */
+export type AccessLogDestination = 'stdout' | 'off' | { readonly path: string };
+
+/** Parse the `--access-log` value: off | stdout | PATH. */
+export function parseAccessLogDestination(value: string): AccessLogDestination {
+  if (value === 'off' || value === 'stdout') return value;
+  if (value === '') throw new Error('access log destination is empty (use off, stdout or a file path)');
+  return { path: value };
+}
+
+export interface AccessLogWriterOptions {
+  /** Write as soon as this many characters are buffered (default 64 KiB). */
+  readonly flushBytes?: number;
+  /** Otherwise write at most this long after the first buffered line (default 100 ms). */
+  readonly flushMs?: number;
+  /** Lines are dropped (and counted) while this many characters wait for a slow destination (default 16 MiB). */
+  readonly maxPendingBytes?: number;
+}
+
+const EAGAIN_RETRY_MS = 10;
+
+/**
+ * The built-in access log: one JSON line per request, appended to a string
+ * buffer and written with asynchronous fs.write calls (libuv's thread pool),
+ * one write in flight at a time, so the event loop never waits on the
+ * destination (process.stdout.write is synchronous for files and pipes on
+ * Linux). A batch goes out when it reaches flushBytes or flushMs after its
+ * first line; a destination that cannot keep up makes lines be dropped
+ * beyond maxPendingBytes instead of growing memory without bound. flushSync()
+ * writes what is left at shutdown.
+ */
+export class AccessLogWriter {
+  readonly #fd: number;
+  readonly #ownsFd: boolean;
+  readonly #flushBytes: number;
+  readonly #flushMs: number;
+  readonly #maxPending: number;
+  #buffer = '';
+  /** Bytes handed to fs.write and not yet confirmed. */
+  #inFlight: Buffer | null = null;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  /** Resolved when the write in flight comes back (close() waits for it to keep lines in order). */
+  #idleWaiters: (() => void)[] = [];
+  /** Lines dropped because the destination was too slow or failed. */
+  dropped = 0;
+  /** The last write error, if any (EPIPE, ENOSPC...); logging continues to try. */
+  lastError: NodeJS.ErrnoException | undefined;
+  readonly #onTimer = (): void => {
+    this.#timer = undefined;
+    this.#write();
+  };
+  readonly #onWritten = (err: NodeJS.ErrnoException | null, written: number): void => this.#written(err, written);
+
+  constructor(fd: number, ownsFd: boolean, opts: AccessLogWriterOptions = {}) {
+    this.#fd = fd;
+    this.#ownsFd = ownsFd;
+    this.#flushBytes = opts.flushBytes ?? 65_536;
+    this.#flushMs = opts.flushMs ?? 100;
+    this.#maxPending = opts.maxPendingBytes ?? 16 * 1024 * 1024;
+  }
+
+  /** Open a destination: stdout (fd 1) or a file opened for appending. Undefined for 'off'. */
+  static open(dest: AccessLogDestination, opts?: AccessLogWriterOptions): AccessLogWriter | undefined {
+    if (dest === 'off') return undefined;
+    if (dest === 'stdout') return new AccessLogWriter(1, false, opts);
+    return new AccessLogWriter(fs.openSync(dest.path, 'a'), true, opts);
+  }
+
+  /** A sink for entries given as objects (L4 connections, custom callers). */
   readonly sink: AccessLogSink = (entry: AccessLogEntry): void => {
-    this.#buffer.push(JSON.stringify(entry));
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      setImmediate(this.#flush);
-    }
+    this.line(formatEntry(entry));
   };
 
-  flush(): void {
-    this.#scheduled = false;
+  /** Append one line (without its newline). */
+  line(text: string): void {
+    if (this.#closed) return;
+    if (this.#buffer.length > this.#maxPending) {
+      this.dropped++;
+      return;
+    }
+    this.#buffer += `${text}\n`;
+    if (this.#inFlight !== null) return;
+    if (this.#buffer.length >= this.#flushBytes) {
+      this.#write();
+    } else if (this.#timer === undefined) {
+      this.#timer = setTimeout(this.#onTimer, this.#flushMs);
+    }
+  }
+
+  #write(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#inFlight !== null || this.#buffer.length === 0) return;
+    const data = Buffer.from(this.#buffer, 'utf8');
+    this.#buffer = '';
+    this.#inFlight = data;
+    fs.write(this.#fd, data, 0, data.length, null, this.#onWritten);
+  }
+
+  #written(err: NodeJS.ErrnoException | null, written: number): void {
+    const data = this.#inFlight;
+    if (data === null) return;
+    if (err !== null) {
+      if (err.code === 'EAGAIN') {
+        // A non-blocking pipe is full: try the same bytes again shortly.
+        setTimeout(() => this.#retry(), EAGAIN_RETRY_MS);
+        return;
+      }
+      this.lastError = err;
+      this.#inFlight = null;
+      this.dropped++;
+      this.#next();
+      return;
+    }
+    if (written < data.length) {
+      const rest = data.subarray(written);
+      this.#inFlight = rest;
+      fs.write(this.#fd, rest, 0, rest.length, null, this.#onWritten);
+      return;
+    }
+    this.#inFlight = null;
+    this.#next();
+  }
+
+  #retry(): void {
+    const data = this.#inFlight;
+    if (data === null) return;
+    fs.write(this.#fd, data, 0, data.length, null, this.#onWritten);
+  }
+
+  /** After a write: the next batch right away when it is big, else on the timer. */
+  #next(): void {
+    if (this.#idleWaiters.length !== 0) {
+      for (const w of this.#idleWaiters.splice(0)) w();
+      return;
+    }
     if (this.#buffer.length === 0) return;
-    const text = `${this.#buffer.join('\n')}\n`;
-    this.#buffer = [];
-    process.stdout.write(text);
+    if (this.#buffer.length >= this.#flushBytes || this.#closed) this.#write();
+    else if (this.#timer === undefined) this.#timer = setTimeout(this.#onTimer, this.#flushMs);
+  }
+
+  /**
+   * Write what is buffered now, blocking (shutdown). Lines stay in order only
+   * when no write is in flight; close() waits for that first.
+   */
+  flushSync(): void {
+    if (this.#timer !== undefined) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+    }
+    if (this.#buffer.length === 0) return;
+    const data = Buffer.from(this.#buffer, 'utf8');
+    this.#buffer = '';
+    let off = 0;
+    // Bounded: a destination that stays full for ~1 s loses the rest rather than hanging shutdown.
+    for (let tries = 0; off < data.length && tries < 100; ) {
+      try {
+        off += fs.writeSync(this.#fd, data, off, data.length - off);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') {
+          this.lastError = err as NodeJS.ErrnoException;
+          return;
+        }
+        tries++;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, EAGAIN_RETRY_MS);
+      }
+    }
+  }
+
+  /** Write everything buffered so far (after the write in flight, keeping the order); logging goes on. */
+  async flush(): Promise<void> {
+    if (this.#inFlight !== null) {
+      // Bounded wait: a stuck destination must not hang a drain.
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 2_000);
+        this.#idleWaiters.push(() => {
+          clearTimeout(t);
+          resolve();
+        });
+      });
+    }
+    this.flushSync();
+  }
+
+  /** Flush and stop; a file destination is closed. Lines logged afterwards are dropped. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    await this.flush();
+    this.#closed = true;
+    if (this.#ownsFd && this.#inFlight === null) fs.closeSync(this.#fd);
   }
 }

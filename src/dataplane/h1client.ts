@@ -42,9 +42,17 @@ const require = createRequire(import.meta.url);
 const { HTTPParser } = require('_http_common') as { HTTPParser: NativeParserClass };
 const { kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete } = HTTPParser;
 
-/** What the native client calls in addition to DispatchHandler: headers as the parser gave them. */
+/** What the native client calls in addition to DispatchHandler. */
 export interface RawResponseHandler extends Dispatcher.DispatchHandler {
+  /** Instead of onResponseStart: the headers as the parser gave them (flat name/value list). */
   onResponseStartRaw?(controller: Dispatcher.DispatchController, statusCode: number, rawHeaders: string[]): void;
+  /**
+   * Once the bytes of one socket read are parsed, when they carried body data
+   * and the response is not complete: a handler may hold the last chunk until
+   * here (so a response that ends within the same read goes out with its
+   * end in one write) but must write it now.
+   */
+  onResponseDataFlush?(): void;
 }
 
 export class UpstreamSocketError extends SluiceError {
@@ -71,6 +79,9 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const SWEEP_MS = 1_000;
 /** What undici also refuses in a request target: controls, space, DEL and anything past latin1. */
 const INVALID_PATH = /[^\u0021-\u007e\u0080-\u00ff]/;
+/** The read buffer of every native upstream connection (see Connection). */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
+const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
 const EMPTY_TRAILERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
 /** One plain-HTTP endpoint: a stack of idle connections, a cap and a FIFO of waiting requests. */
@@ -152,7 +163,7 @@ export class NativeH1Upstream {
     for (const conn of this.all) {
       conn.ticks++;
       if (conn.state === State.Idle) {
-        if (conn.ticks >= idleTicks) conn.destroy();
+        if (conn.ticks >= idleTicks || conn.ticks >= conn.idleTicks) conn.destroy();
       } else if (conn.state === State.Busy && !conn.responseStarted && conn.ticks > headerTicks) {
         conn.fail(new UpstreamSocketError('UND_ERR_HEADERS_TIMEOUT', 'upstream sent no response headers in time'));
       }
@@ -252,6 +263,8 @@ class Connection {
   state = State.Connecting;
   /** Sweep ticks since it became idle or busy. */
   ticks = 0;
+  /** Idle sweep ticks allowed by the upstream's Keep-Alive hint (when lower than the pool's). */
+  idleTicks = Number.MAX_SAFE_INTEGER;
   /** Increments per request; stale controllers compare against it. */
   exchange = 0;
   handler: RawResponseHandler | null = null;
@@ -261,6 +274,8 @@ class Connection {
   /** The current response is informational (1xx): its completion is not the end. */
   informational = false;
   keepAlive = false;
+  /** The current read delivered body data (onResponseDataFlush is due after it). */
+  sawBody = false;
   bodyDone = true;
   headersAcc: string[] = [];
   pendingStart: Pending | null = null;
@@ -268,7 +283,15 @@ class Connection {
   bodyStream: Readable | null = null;
 
   constructor(readonly upstream: NativeH1Upstream) {
-    const socket = net.connect({ host: upstream.address, port: upstream.port, noDelay: true });
+    // Reads land in one buffer shared by every connection and go straight to the parser: no
+    // Readable stream, no 'data' event, no buffer per read. Safe because a read is parsed
+    // synchronously and body chunks leave it as copies (onBody); headers are JS strings.
+    const socket = net.connect({
+      host: upstream.address,
+      port: upstream.port,
+      noDelay: true,
+      onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array): boolean => this.onRead(n, buf) },
+    });
     this.socket = socket;
     const parser = new HTTPParser();
     parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
@@ -283,7 +306,6 @@ class Connection {
     parser[kOnBody] = (chunk: Buffer) => this.onBody(chunk);
     parser[kOnMessageComplete] = () => this.onMessageComplete();
     socket.on('connect', () => this.onConnect());
-    socket.on('data', (d: Buffer) => this.onData(d));
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail(err));
     socket.on('close', () => this.onClose());
@@ -366,10 +388,22 @@ class Connection {
     pumpBody(this, body, chunked, this.exchange);
   }
 
+  onRead(n: number, buf: Uint8Array): boolean {
+    this.onData((buf as Buffer).subarray(0, n));
+    // Backpressure: controller.pause() calls socket.pause(), which stops reading itself.
+    return true;
+  }
+
   onData(d: Buffer): void {
     let ret: number | Error;
     try {
+      this.sawBody = false;
       ret = this.parser.execute(d);
+      if (this.sawBody) {
+        this.sawBody = false;
+        const controller = this.controller;
+        if (controller !== null && !controller.aborted) this.handler?.onResponseDataFlush?.();
+      }
     } catch (err) {
       // A handler callback threw inside the parser: never let it escape the 'data' event.
       this.upstream.options.logger.error({ err, upstream: this.upstream.label }, 'upstream response handler failed');
@@ -392,6 +426,7 @@ class Connection {
     this.informational = false;
     this.keepAlive = shouldKeepAlive;
     this.responseStarted = true;
+    if (shouldKeepAlive && raw !== undefined) this.readKeepAliveHint(raw);
     const handler = this.handler;
     const controller = this.controller;
     if (handler !== null && controller !== null && !controller.aborted) {
@@ -404,9 +439,31 @@ class Connection {
     return this.method === 'HEAD' ? 1 : 0;
   }
 
+  /**
+   * `Keep-Alive: timeout=N` from the upstream: it closes idle connections
+   * after N s, so this one is closed here a second earlier (not reused at all
+   * when N <= 1), never racing a request against the upstream's close.
+   */
+  readKeepAliveHint(raw: readonly string[]): void {
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i];
+      if (name.length !== 10 || name.toLowerCase() !== 'keep-alive') continue;
+      const m = KEEP_ALIVE_TIMEOUT.exec(raw[i + 1]);
+      if (m === null) return;
+      const ticks = Math.floor((Number(m[1]) * 1000 - 1000) / SWEEP_MS);
+      if (ticks < 1) this.keepAlive = false;
+      else this.idleTicks = ticks;
+      return;
+    }
+  }
+
   onBody(chunk: Buffer): void {
     const controller = this.controller;
-    if (controller !== null && !controller.aborted) this.handler?.onResponseData?.(controller, chunk);
+    if (controller !== null && !controller.aborted) {
+      this.sawBody = true;
+      // The chunk points into the shared read buffer: hand out a copy.
+      this.handler?.onResponseData?.(controller, Buffer.from(chunk));
+    }
   }
 
   onMessageComplete(): void {

@@ -1,6 +1,6 @@
 import type { RouteTable } from '../translate/ir.js';
 import type { Logger } from '../util/log.js';
-import { StdoutAccessLog } from './accesslog.js';
+import { AccessLogWriter } from './accesslog.js';
 import type { SmoothWeighted } from './balancer.js';
 import { compileTable, portKey } from './compile.js';
 import type { CompiledBackend, CompiledPort } from './compiled.js';
@@ -15,6 +15,7 @@ import { bindFailureReport } from './types.js';
 import { UpstreamRegistry } from './upstreams.js';
 
 export type { AccessLogEntry, AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
+export { parseAccessLogDestination, type AccessLogDestination } from './accesslog.js';
 export type { L4Options, L4Connector } from './l4/index.js';
 
 /**
@@ -26,7 +27,7 @@ export type { L4Options, L4Connector } from './l4/index.js';
 export class DataPlane {
   readonly #logger: Logger;
   readonly #rt: ProxyRuntime;
-  readonly #stdoutLog: StdoutAccessLog | undefined;
+  readonly #logWriter: AccessLogWriter | undefined;
   readonly #upstreams: UpstreamRegistry;
   readonly #tlsCache = new TlsContextCache();
   readonly #servers = new Map<string, PortServer>();
@@ -45,19 +46,18 @@ export class DataPlane {
     this.#logger = opts.logger;
     let accessLog: AccessLogSink | undefined;
     if (opts.accessLog === undefined) {
-      this.#stdoutLog = new StdoutAccessLog();
-      accessLog = this.#stdoutLog.sink;
+      this.#logWriter = AccessLogWriter.open(opts.accessLogDestination ?? 'stdout');
+      accessLog = this.#logWriter?.sink;
     } else if (opts.accessLog !== false) {
       accessLog = opts.accessLog;
     }
     this.#metrics = opts.metrics ? new DataPlaneMetrics(opts.metrics) : undefined;
-    this.#rt = { logger: opts.logger, accessLog, metrics: this.#metrics, draining: false };
+    this.#rt = { logger: opts.logger, accessLog, accessLogWriter: this.#logWriter, metrics: this.#metrics, draining: false };
     this.#upstreams = new UpstreamRegistry({
       logger: opts.logger,
       graceMs: opts.poolGraceMs ?? 30_000,
       connections: opts.upstreamConnections ?? 1024,
-      // SLUICE_UPSTREAM_CLIENT=native selects the native client without a code change (benchmarks, trials).
-      client: opts.upstreamClient ?? (process.env.SLUICE_UPSTREAM_CLIENT === 'native' ? 'native' : 'undici'),
+      client: opts.upstreamClient ?? upstreamClientFromEnv(),
     });
     this.#l4 = new L4Plane({
       logger: opts.logger,
@@ -190,7 +190,7 @@ export class DataPlane {
   async drain(timeoutMs: number): Promise<void> {
     this.#rt.draining = true;
     await Promise.all([...[...this.#servers.values()].map((s) => s.shutdown(timeoutMs)), this.#l4.drain(timeoutMs)]);
-    this.#stdoutLog?.flush();
+    await this.#logWriter?.flush();
   }
 
   /** Close everything now: servers, connections, upstream pools. */
@@ -203,8 +203,13 @@ export class DataPlane {
     this.#servers.clear();
     await this.#upstreams.closeAll();
     if (this.#splice !== undefined) (await this.#splice.catch(() => undefined))?.close();
-    this.#stdoutLog?.flush();
+    await this.#logWriter?.close();
   }
 }
 
 export { portKey };
+
+/** SLUICE_UPSTREAM_CLIENT=undici|native picks the plain-HTTP upstream client without a code change; default native. */
+export function upstreamClientFromEnv(env: NodeJS.ProcessEnv = process.env): 'undici' | 'native' {
+  return env.SLUICE_UPSTREAM_CLIENT === 'undici' ? 'undici' : 'native';
+}

@@ -10,6 +10,7 @@ import type { TLSSocket } from 'node:tls';
 import type { PortTls } from './compiled.js';
 import { clientAllowed, SERVER_TLS_OPTIONS } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
+import { KeepAliveSweeper } from './keepalive.js';
 import { ALPN_H2_AND_H1, H2Front } from './h2/front.js';
 
 export interface PortServerOptions {
@@ -21,6 +22,11 @@ export interface PortServerOptions {
  * One bound address:port. The server stays bound across table versions; apply()
  * swaps `state`, and each request reads it once at its start.
  */
+/** The node:http field behind the `Keep-Alive: timeout=N` response header. */
+interface ServerResponseInternals extends http.ServerResponse {
+  _keepAliveTimeout: number;
+}
+
 export class PortServer {
   state: CompiledPort;
   readonly server: http.Server;
@@ -33,18 +39,28 @@ export class PortServer {
   boundAddress = '';
   #fallbackKey: string | undefined;
   #closing: Promise<void> | undefined;
+  readonly #keepAlive: KeepAliveSweeper;
 
   constructor(readonly rt: ProxyRuntime, state: CompiledPort, opts: PortServerOptions) {
     this.state = state;
     this.protocol = state.protocol;
+    const keepAlive = new KeepAliveSweeper(opts.keepAliveTimeoutMs);
+    this.#keepAlive = keepAlive;
     const serverOptions: http.ServerOptions = {
-      keepAliveTimeout: opts.keepAliveTimeoutMs,
+      // Idle keep-alive connections are closed by the sweeper (no timer re-armed per request).
+      keepAliveTimeout: 0,
       // Uploads and long responses are bounded by HTTPRoute timeouts, not by the server.
       requestTimeout: 0,
       headersTimeout: 60_000,
       noDelay: true,
     };
-    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => handleRequest(rt, this.state, req, res);
+    const keepAliveMs = opts.keepAliveTimeoutMs;
+    const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+      keepAlive.used(req.socket);
+      // node:http reads this (normally copied from server.keepAliveTimeout) for the Keep-Alive: timeout=N header.
+      (res as ServerResponseInternals)._keepAliveTimeout = keepAliveMs;
+      handleRequest(rt, this.state, req, res);
+    };
     if (state.protocol === 'HTTPS') {
       this.#fallbackKey = defaultContextKey(state.tls);
       this.server = https.createServer({
@@ -172,6 +188,7 @@ export class PortServer {
         finished = true;
         clearInterval(idleSweep);
         clearTimeout(force);
+        this.#keepAlive.stop();
         resolve();
       };
       // The callback runs once every connection (upgraded ones included) has closed.

@@ -2,12 +2,12 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../util/log.js';
-import { isoTime } from './accesslog.js';
+import { formatHttpLine, isoTime, microsAsMillis, type AccessLogWriter } from './accesslog.js';
 import type { CompiledAction, CompiledBackend, CompiledListener, CompiledPort, CompiledRoute, RequestOp } from './compiled.js';
 import { corsResponseHeaders, isPreflight, originAllowed, preflightHeaders } from './cors.js';
 import { ClientAbortError, classifyUpstreamError, errorCode, RetryAbortError, UpstreamTimeoutError, type UpstreamFailure } from './errors.js';
 import { applyHeaderModifier, buildRequestHeaders, clientAddress, responseHeadersFromObject, responseHeadersFromRaw, setHost } from './headers.js';
-import type { RawResponseHandler } from './h1client.js';
+import { NativeH1Upstream, type RawResponseHandler } from './h1client.js';
 import { normalizeHost } from './hostindex.js';
 import type { DataPlaneMetrics, MetricHolder } from './metrics.js';
 import { sendMirror, teeBody } from './mirror.js';
@@ -21,6 +21,8 @@ import type { ClusterRuntime, Upstream } from './upstreams.js';
 export interface ProxyRuntime {
   readonly logger: Logger;
   readonly accessLog: AccessLogSink | undefined;
+  /** The built-in access log, when it is the sink: HTTP lines are formatted straight into it (no entry object). */
+  readonly accessLogWriter?: AccessLogWriter | undefined;
   readonly metrics: DataPlaneMetrics | undefined;
   /** Set by drain(): responses carry Connection: close. */
   draining: boolean;
@@ -76,6 +78,10 @@ class ProxyRequest implements RawResponseHandler {
   upstream: Upstream | undefined = undefined;
   controller: Dispatcher.DispatchController | null = null;
   pausedController: Dispatcher.DispatchController | null = null;
+  /** The upstream client calls onResponseDataFlush after each read (native): the last chunk may be held until then. */
+  holdLast = false;
+  /** The newest body chunk, not written yet (only while holdLast). */
+  held: Buffer | null = null;
   host = '';
   upstreamPath = '';
   upstreamHeaders: string[] | null = null;
@@ -238,6 +244,8 @@ class ProxyRequest implements RawResponseHandler {
       return;
     }
     this.upstream = ep;
+    this.holdLast = ep instanceof NativeH1Upstream;
+    this.held = null;
     ep.inflight++;
     this.inflight = true;
     this.controller = null;
@@ -273,6 +281,10 @@ class ProxyRequest implements RawResponseHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.attempt === 0) this.responseData(controller, chunk);
+  }
+
+  onResponseDataFlush(): void {
+    if (this.attempt === 0) this.responseDataFlush();
   }
 
   onResponseEnd(controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {
@@ -330,6 +342,18 @@ class ProxyRequest implements RawResponseHandler {
   responseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.done) return;
     this.bytes += chunk.length;
+    if (this.holdLast) {
+      // The native client calls onResponseDataFlush after this read: keep the newest chunk
+      // until then, so a response that also ends in this read leaves with res.end(chunk).
+      const prev = this.held;
+      this.held = chunk;
+      if (prev === null) return;
+      chunk = prev;
+    }
+    this.writeChunk(controller, chunk);
+  }
+
+  writeChunk(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (!this.res.write(chunk)) {
       controller.pause();
       this.pausedController = controller;
@@ -337,16 +361,28 @@ class ProxyRequest implements RawResponseHandler {
     }
   }
 
+  /** End of one upstream read (native client): the held chunk goes out now. */
+  responseDataFlush(): void {
+    const chunk = this.held;
+    if (chunk === null) return;
+    this.held = null;
+    if (this.done || this.controller === null) return;
+    this.writeChunk(this.controller, chunk);
+  }
+
   responseEnd(trailers: Record<string, string | string[] | undefined>): void {
     if (this.done) return;
     this.releaseAttempt();
     this.done = true;
     this.clearTimers();
+    const last = this.held;
+    this.held = null;
     for (const _ in trailers) {
       this.res.addTrailers(trailers as Record<string, string>);
       break;
     }
-    this.res.end();
+    if (last !== null) this.res.end(last);
+    else this.res.end();
   }
 
   attemptFailed(err: unknown): void {
@@ -499,7 +535,14 @@ class ProxyRequest implements RawResponseHandler {
       const holder: MetricHolder = this.route ?? this.listener ?? this.port;
       rt.metrics.record(holder, listenerId, routeName, status, durationMs / 1000);
     }
-    if (rt.accessLog !== undefined) {
+    const writer = rt.accessLogWriter;
+    if (writer !== undefined) {
+      const req = this.req;
+      writer.line(formatHttpLine(
+        isoTime(this.startMs), listenerId, routeName, req.method ?? '', req.headers.host ?? '', req.url ?? '', status, this.bytes,
+        microsAsMillis(Math.round(durationMs * 1000)), this.upstream?.label ?? '', this.reason, this.upstreamError,
+      ));
+    } else if (rt.accessLog !== undefined) {
       const req = this.req;
       rt.accessLog({
         time: isoTime(this.startMs),
@@ -544,6 +587,10 @@ class RetryAttempt implements RawResponseHandler {
 
   onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
     if (this.pr.attempt === this.n) this.pr.responseData(controller, chunk);
+  }
+
+  onResponseDataFlush(): void {
+    if (this.pr.attempt === this.n) this.pr.responseDataFlush();
   }
 
   onResponseEnd(_controller: Dispatcher.DispatchController, trailers: Record<string, string | string[] | undefined>): void {

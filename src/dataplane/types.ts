@@ -62,8 +62,10 @@ export type EndpointPolicy = 'round-robin' | 'least-request';
 
 export interface DataPlaneOptions {
   readonly logger: Logger;
-  /** Receives one entry per request. Default: one JSON line per request on stdout. `false` disables it. */
+  /** Receives one entry per request. Default: one JSON line per request to `accessLogDestination`. `false` disables it. */
   readonly accessLog?: AccessLogSink | false;
+  /** Where the built-in JSON access log goes when `accessLog` is not given: 'stdout' (default), 'off' or a file path. */
+  readonly accessLogDestination?: import('./accesslog.js').AccessLogDestination;
   /** When given, the data plane registers its metrics here. */
   readonly metrics?: Registry;
   /** How a cluster picks among its endpoints. Default round-robin. */
@@ -75,10 +77,9 @@ export interface DataPlaneOptions {
   /** Max connections per upstream endpoint. Default 1024. */
   readonly upstreamConnections?: number;
   /**
-   * HTTP/1.1 client for plain-HTTP upstreams: 'undici' (default: undici Pool + dispatch)
-   * or 'native' (node's llhttp binding, about half the CPU per request; see h1client.ts).
-   * TLS upstreams always use undici. Without this option, SLUICE_UPSTREAM_CLIENT=native in the
-   * environment selects the native client.
+   * HTTP/1.1 client for plain-HTTP upstreams: 'native' (default: node's llhttp binding,
+   * see h1client.ts) or 'undici' (undici Pool + dispatch). TLS upstreams always use undici.
+   * Without this option, SLUICE_UPSTREAM_CLIENT=undici|native in the environment decides.
    */
   readonly upstreamClient?: 'undici' | 'native';
   /** Idle keep-alive timeout for client connections. Default 60 s. */

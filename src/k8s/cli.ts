@@ -1,4 +1,5 @@
 import { UsageError } from '../errors.js';
+import type { AccessLogDestination } from '../dataplane/accesslog.js';
 import { GatewayAddressPool } from './address-pool.js';
 import { startKubernetesGateway, type EbpfOption, type KubernetesGatewayOptions, type RunningKubernetesGateway, type ServiceTypeOption } from './controller.js';
 
@@ -20,7 +21,7 @@ const EBPF_MODES: readonly EbpfOption[] = ['auto', 'on', 'off'];
 /** Validate the flags and turn them into startKubernetesGateway options. */
 export function kubernetesOptionsFromArgs(
   values: KubernetesRunValues,
-  common: { admin: string; controllerName?: string; logLevel?: string; drainMs?: number },
+  common: { admin: string; controllerName?: string; logLevel?: string; drainMs?: number; accessLog?: AccessLogDestination },
 ): KubernetesGatewayOptions {
   const serviceType = values['service-type'] ?? 'LoadBalancer';
   if (!SERVICE_TYPES.includes(serviceType as ServiceTypeOption)) {
@@ -57,7 +58,7 @@ export function parsePairs(items: readonly string[], flag: string): Record<strin
 /** The `sluice run --kubernetes` branch. */
 export function startKubernetesFromArgs(
   values: KubernetesRunValues,
-  common: { admin: string; controllerName?: string; logLevel?: string; drainMs?: number },
+  common: { admin: string; controllerName?: string; logLevel?: string; drainMs?: number; accessLog?: AccessLogDestination },
 ): Promise<RunningKubernetesGateway> {
   return startKubernetesGateway(kubernetesOptionsFromArgs(values, common));
 }

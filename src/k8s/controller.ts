@@ -13,6 +13,7 @@ import { hostname } from 'node:os';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { startAdminServer, type AdminServer } from '../admin/server.js';
+import type { AccessLogDestination } from '../dataplane/accesslog.js';
 import { DEFAULT_CONTROLLER_NAME, type Gateway } from '../model/objects.js';
 import { GatewayEngine, type DataPlaneDriver, type Translator } from '../runner/engine.js';
 import { KubernetesSource } from '../sources/kubernetes/index.js';
@@ -71,8 +72,8 @@ export interface KubernetesGatewayOptions {
    * option (the data plane decides what auto/on/off mean; see src/native).
    */
   readonly ebpf?: EbpfOption;
-  /** One JSON access log line per request on stdout (default true). */
-  readonly accessLog?: boolean;
+  /** One JSON access log line per request: true/'stdout' (default), false/'off', or { path } to append to a file. */
+  readonly accessLog?: boolean | AccessLogDestination;
   /** Replace the data plane (tests run several controllers in one process). */
   readonly dataPlane?: DataPlaneDriver & { drain?(ms: number): Promise<void>; close?(): Promise<void> };
   readonly translate?: Translator;
@@ -306,13 +307,19 @@ export function ourGateways(snapshot: Snapshot, controllerName: string): Gateway
 async function createDataPlane(
   logger: Logger,
   registry: Registry,
-  accessLog: boolean,
+  accessLog: boolean | AccessLogDestination,
   ebpf: EbpfOption | undefined,
 ): Promise<DataPlaneDriver & { drain(ms: number): Promise<void>; close(): Promise<void> }> {
   const { DataPlane } = await import('../dataplane/index.js');
   type Options = ConstructorParameters<typeof DataPlane>[0];
   // `ebpf` rides along as an extra field until DataPlaneOptions declares it (L4 splicing is wired there).
-  const options: Options & { ebpf?: EbpfOption } = { logger, metrics: registry, ...(accessLog ? {} : { accessLog: false as const }), ...(ebpf ? { ebpf } : {}) };
+  const options: Options & { ebpf?: EbpfOption } = {
+    logger,
+    metrics: registry,
+    ...(accessLog === false || accessLog === 'off' ? { accessLog: false as const } : {}),
+    ...(typeof accessLog === 'object' ? { accessLogDestination: accessLog } : {}),
+    ...(ebpf ? { ebpf } : {}),
+  };
   return new DataPlane(options);
 }
 

@@ -5,7 +5,12 @@ import { HostIndex, normalizeHost } from '../../src/dataplane/hostindex.js';
 import { modifyPath, pathHasPrefix, pathOf, queryParam, replacePrefix, splitTarget } from '../../src/dataplane/paths.js';
 import { redirectLocation, type RedirectIR } from '../../src/dataplane/redirect.js';
 import { compileCors, originAllowed } from '../../src/dataplane/cors.js';
-import { isoTime, StdoutAccessLog } from '../../src/dataplane/accesslog.js';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { eventually } from './fixtures/helpers.js';
+import { AccessLogWriter, formatEntry, isoTime, jsonString, microsAsMillis, parseAccessLogDestination } from '../../src/dataplane/accesslog.js';
 
 t.test('ReplacePrefixMatch follows the spec table', async (t) => {
   // [request path, prefix, replacement, expected] — the rows of the Gateway API spec plus the brief's examples.
@@ -171,33 +176,70 @@ t.test('access log time stamps', async (t) => {
   }
 });
 
-t.test('default access log: one JSON line per request on stdout, batched per event-loop turn', async (t) => {
-  const writes: string[] = [];
-  const original = process.stdout.write.bind(process.stdout);
-  process.stdout.write = ((chunk: string, ...rest: unknown[]) => {
-    // tap reports on stdout too: keep only our lines.
-    if (String(chunk).startsWith('{"time"')) {
-      writes.push(String(chunk));
-      return true;
-    }
-    return (original as (c: string, ...r: unknown[]) => boolean)(chunk, ...rest);
-  }) as typeof process.stdout.write;
-  try {
-    const log = new StdoutAccessLog();
-    const entry = {
-      time: '2026-01-01T00:00:00.000Z', listener: 'ns/gw/l', route: 'ns/r/0', method: 'GET', host: 'h', path: '/p?"q"', status: 200,
-      bytes: 5, duration_ms: 1.5, upstream: '127.0.0.1:1', reason: '', upstream_error: '',
-    };
-    log.sink(entry);
-    log.sink({ ...entry, status: 404, reason: 'no_route' });
-    t.equal(writes.length, 0, 'nothing written synchronously');
-    await new Promise((r) => setImmediate(r));
-  } finally {
-    process.stdout.write = original;
+t.test('access log lines are the JSON of their entry, built without JSON.stringify of an object', async (t) => {
+  const entry = {
+    time: '2026-01-01T00:00:00.000Z', listener: 'ns/gw/l', route: 'ns/r/0', method: 'GET', host: 'h', path: '/p?"q"', status: 200,
+    bytes: 5, duration_ms: 1.5, upstream: '127.0.0.1:1', reason: '', upstream_error: '',
+  };
+  t.equal(formatEntry(entry), JSON.stringify(entry));
+  const l4 = { ...entry, method: '', path: '', status: 0, protocol: 'tcp', bytes_received: 7, relay: 'kernel' as const };
+  t.same(JSON.parse(formatEntry(l4)), l4, 'L4 fields are appended');
+  for (const s of ['', 'plain', 'quote"s', 'back\\slash', 'ctl\u0001\n\t', 'del\u007f', 'latin1 \u00e9\u00ff', 'emoji \ud83d\ude00', 'lone \ud800 x', 'lone \udfff']) {
+    const e = { ...entry, path: s, host: s, method: s };
+    t.equal(formatEntry(e), JSON.stringify(e), JSON.stringify(s));
   }
-  t.equal(writes.length, 1, 'one write for the batch');
-  const lines = writes[0].trimEnd().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
-  t.equal(lines.length, 2);
-  t.equal(lines[0].path, '/p?"q"');
-  t.equal(lines[1].reason, 'no_route');
+  fc.assert(fc.property(fc.string({ unit: 'binary' }), fc.string(), fc.nat(), fc.double({ noNaN: true, noDefaultInfinity: true }), (path, host, bytes, d) => {
+    const e = { ...entry, path, host, bytes, duration_ms: d };
+    return formatEntry(e) === JSON.stringify(e);
+  }));
+  t.equal(jsonString('a"b'), '"a\\"b"');
+  for (const us of [0, 1, 10, 100, 999, 1000, 1500, 1234, 120_000, 86_400_000_123]) t.equal(microsAsMillis(us), String(us / 1000), `${us} us`);
+  fc.assert(fc.property(fc.double({ min: 0, max: 1e9, noNaN: true }), (ms) => {
+    const us = Math.round(ms * 1000);
+    return microsAsMillis(us) === JSON.stringify(Math.round(ms * 1000) / 1000);
+  }));
+});
+
+t.test('--access-log values', async (t) => {
+  t.equal(parseAccessLogDestination('off'), 'off');
+  t.equal(parseAccessLogDestination('stdout'), 'stdout');
+  t.same(parseAccessLogDestination('/var/log/x.log'), { path: '/var/log/x.log' });
+  t.throws(() => parseAccessLogDestination(''));
+  t.equal(AccessLogWriter.open('off'), undefined, 'off: no writer');
+});
+
+t.test('access log writer: batched asynchronous appends to a file, flushed on close', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-accesslog-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const path = join(dir, 'access.log');
+  writeFileSync(path, 'existing\n');
+  const w = AccessLogWriter.open({ path }, { flushMs: 20, flushBytes: 1 << 20 })!;
+  w.line('{"n":1}');
+  w.line('{"n":2}');
+  t.equal(readFileSync(path, 'utf8'), 'existing\n', 'nothing written synchronously');
+  await eventually(() => readFileSync(path, 'utf8').includes('{"n":2}'), 3_000, 'the timed batch');
+  t.equal(readFileSync(path, 'utf8'), 'existing\n{"n":1}\n{"n":2}\n', 'appended, one line each, in order');
+  // A batch reaching flushBytes goes out without waiting for the timer.
+  const big = new AccessLogWriter(openSync(join(dir, 'big.log'), 'a'), true, { flushMs: 60_000, flushBytes: 100 });
+  for (let i = 0; i < 20; i++) big.line(`{"i":${i}}`);
+  await eventually(() => readFileSync(join(dir, 'big.log'), 'utf8').length >= 100, 3_000, 'the size-triggered batch');
+  await big.close();
+  t.equal(readFileSync(join(dir, 'big.log'), 'utf8').trimEnd().split('\n').length, 20, 'close writes the rest, in order');
+  t.same(readFileSync(join(dir, 'big.log'), 'utf8').trimEnd().split('\n').map((l) => (JSON.parse(l) as { i: number }).i), [...Array(20).keys()]);
+  for (let i = 3; i < 6; i++) w.line(`{"n":${i}}`);
+  await w.close();
+  t.equal(readFileSync(path, 'utf8'), 'existing\n{"n":1}\n{"n":2}\n{"n":3}\n{"n":4}\n{"n":5}\n', 'close flushes what the timer had not');
+  w.line('{"after":"close"}');
+  t.notMatch(readFileSync(path, 'utf8'), /after/, 'lines after close are dropped');
+});
+
+t.test('access log writer: a destination that cannot keep up loses lines, not memory', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-accesslog-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const w = new AccessLogWriter(openSync(join(dir, 'slow.log'), 'a'), true, { flushMs: 60_000, flushBytes: 1 << 20, maxPendingBytes: 50 });
+  for (let i = 0; i < 20; i++) w.line(`{"i":${i}}`);
+  t.ok(w.dropped > 0, `dropped ${w.dropped}`);
+  await w.close();
+  const kept = readFileSync(join(dir, 'slow.log'), 'utf8').trimEnd().split('\n');
+  t.equal(kept.length + w.dropped, 20, 'every line is either written or counted as dropped');
 });

@@ -34,9 +34,9 @@ async function rawUpstream(respond: (head: string, socket: net.Socket, body: Buf
 
 for (const client of ['undici', 'native'] as const) {
   t.test(`${client} client`, async (t) => {
-    async function proxyTo(upPort: number) {
+    async function proxyTo(upPort: number, upstreamConnections?: number) {
       const p = await freePort();
-      const { dp, log } = testDataPlane({ upstreamClient: client });
+      const { dp, log } = testDataPlane({ upstreamClient: client, ...(upstreamConnections !== undefined ? { upstreamConnections } : {}) });
       t.teardown(() => dp.close());
       await dp.apply(table([port(p, [listener('http', [vhost('*', [route('r', {}, { backends: [backend('c')] })])])])],
         [cluster('c', [{ address: '127.0.0.1', port: upPort }])]));
@@ -88,6 +88,112 @@ for (const client of ['undici', 'native'] as const) {
       t.equal((await request(p, '/last', { agent })).body, 'plain');
       if (client === 'native') t.equal(up.connections(), 1, 'one upstream keep-alive connection served everything');
       else t.ok(up.connections() <= 3, `undici reconnects after some of these (${up.connections()} connections)`);
+    });
+
+    t.test('keep-alive reuse, 204 and 304 without bodies, and the connection cap', async (t) => {
+      let inHandler = 0;
+      let maxConcurrent = 0;
+      const up = await rawUpstream((head, s) => {
+        const path = head.split(' ')[1];
+        if (path === '/204') {
+          s.write('HTTP/1.1 204 No Content\r\nx-s: 204\r\n\r\n');
+        } else if (path === '/304') {
+          s.write('HTTP/1.1 304 Not Modified\r\netag: "a"\r\ncontent-length: 99\r\n\r\n');
+        } else if (path.startsWith('/slow')) {
+          inHandler++;
+          maxConcurrent = Math.max(maxConcurrent, inHandler);
+          setTimeout(() => {
+            inHandler--;
+            s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${path.length}\r\n\r\n${path}`);
+          }, 20);
+        } else {
+          s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok');
+        }
+      });
+      t.teardown(() => up.close());
+      const { p } = await proxyTo(up.port, 2);
+      for (let i = 0; i < 5; i++) t.equal((await request(p, `/seq${i}`)).body, 'ok');
+      t.equal(up.connections(), 1, 'sequential requests reuse one upstream connection');
+      const nc = await request(p, '/204');
+      t.equal(nc.status, 204);
+      t.equal(nc.headers['x-s'], '204');
+      t.equal(nc.body, '');
+      const nm = await request(p, '/304');
+      t.equal(nm.status, 304);
+      t.equal(nm.body, '', 'a 304 has no body whatever its content-length says');
+      t.equal((await request(p, '/after')).body, 'ok', 'the connection is in sync after 204 and 304');
+      // undici drops a connection whose 304 carried a content-length; the native client keeps it.
+      if (client === 'native') t.equal(up.connections(), 1, 'still one connection');
+      else t.ok(up.connections() <= 2, `undici reconnected at most once (${up.connections()} connections)`);
+      const before = up.connections();
+      const results = await Promise.all(Array.from({ length: 6 }, (_, i) => request(p, `/slow${i}`)));
+      t.same(results.map((r) => r.body), Array.from({ length: 6 }, (_, i) => `/slow${i}`), 'queued requests all complete, each with its own answer');
+      t.ok(maxConcurrent <= 2, `at most upstreamConnections requests at once upstream (saw ${maxConcurrent})`);
+      t.ok(up.connections() - before <= 2, `at most 2 new connections for 6 concurrent requests (${up.connections() - before})`);
+    });
+
+    t.test("the upstream's Keep-Alive timeout hint: a 1 s timeout means no reuse", async (t) => {
+      const up = await rawUpstream((_head, s) => {
+        s.write('HTTP/1.1 200 OK\r\ncontent-length: 2\r\nkeep-alive: timeout=1\r\n\r\nok');
+      });
+      t.teardown(() => up.close());
+      const { p } = await proxyTo(up.port);
+      t.equal((await request(p, '/1')).body, 'ok');
+      t.equal((await request(p, '/2')).body, 'ok');
+      t.equal(up.connections(), 2, 'a connection the upstream may close within a second is not reused');
+    });
+
+    t.test('a large body to a slow client arrives intact (backpressure, no shared buffer reuse)', async (t) => {
+      const size = 8 * 1024 * 1024;
+      const body = Buffer.alloc(size);
+      for (let i = 0; i < size; i += 4) body.writeUInt32LE((i * 2654435761) >>> 0, i);
+      const up = await rawUpstream((_head, s) => {
+        s.write(`HTTP/1.1 200 OK\r\ncontent-length: ${size}\r\n\r\n`);
+        s.write(body);
+      });
+      t.teardown(() => up.close());
+      const { p } = await proxyTo(up.port);
+      const got = await new Promise<Buffer>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: p, path: '/big', agent: false }, (res) => {
+          const parts: Buffer[] = [];
+          let n = 0;
+          res.on('data', (d: Buffer) => {
+            parts.push(d);
+            // Read slowly at first so the proxy has to pause the upstream.
+            if (++n <= 20) {
+              res.pause();
+              setTimeout(() => res.resume(), 10);
+            }
+          });
+          res.on('end', () => resolve(Buffer.concat(parts)));
+          res.on('error', reject);
+        }).on('error', reject);
+      });
+      t.equal(got.length, size);
+      t.ok(got.equals(body), 'every byte as the upstream sent it');
+      t.equal((await request(p, '/after')).status, 200, 'the proxy still serves');
+    });
+
+    t.test('a streamed body is forwarded chunk by chunk, not held until the end', async (t) => {
+      let sock: net.Socket | undefined;
+      const up = await rawUpstream((_head, s) => {
+        sock = s;
+        s.write('HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nfirst\r\n');
+      });
+      t.teardown(() => up.close());
+      const { p } = await proxyTo(up.port);
+      const got = await new Promise<string>((resolve, reject) => {
+        http.get({ host: '127.0.0.1', port: p, path: '/stream', agent: false }, (res) => {
+          let body = '';
+          res.on('data', (d: Buffer) => {
+            body += d.toString();
+            // The second chunk is sent only once the first reached the client.
+            if (body === 'first') sock!.write('6\r\nsecond\r\n0\r\n\r\n');
+          });
+          res.on('end', () => resolve(body));
+        }).on('error', reject);
+      });
+      t.equal(got, 'firstsecond');
     });
 
     t.test('close-delimited body and a stale keep-alive connection', async (t) => {
