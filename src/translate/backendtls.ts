@@ -1,7 +1,7 @@
-import { X509Certificate } from 'node:crypto';
 import type { BackendTLSPolicy, ConfigMap } from '../model/objects.js';
 import { GATEWAY_GROUP } from '../model/objects.js';
 import type { Snapshot } from '../store/snapshot.js';
+import { caBundleOf } from './ca-bundle.js';
 import { condition, Reason } from './conditions.js';
 import { metaOf } from './context.js';
 import type { ClusterIR, GatewayRef, HttpFilterIR, HttpRouteIR } from './ir.js';
@@ -66,10 +66,8 @@ export class BackendTLSPolicies {
   /** Per-Gateway variants of route entries (client certificates), memoised so virtual hosts dedupe by identity. */
   readonly #variants = new WeakMap<HttpRouteIR, Map<string, HttpRouteIR>>();
 
-  constructor(snapshot: Snapshot) {
-    const configMaps = new Map<string, ConfigMap>();
-    for (const c of snapshot.configMaps) configMaps.set(`${c.metadata?.namespace ?? 'default'}/${c.metadata?.name ?? ''}`, c);
-    for (const p of byName(snapshot.backendTLSPolicies)) this.#policies.push(evaluate(p, configMaps));
+  constructor(snapshot: Snapshot, configMap: ConfigMapLookup) {
+    for (const p of byName(snapshot.backendTLSPolicies)) this.#policies.push(evaluate(p, configMap));
     const older = (a: PolicyState, b: PolicyState): boolean => {
       const ca = a.created ?? Number.MAX_SAFE_INTEGER;
       const cb = b.created ?? Number.MAX_SAFE_INTEGER;
@@ -206,7 +204,7 @@ function policyConditions(p: PolicyState, gen: number | undefined): Condition[] 
   ];
 }
 
-function evaluate(policy: BackendTLSPolicy, configMaps: ReadonlyMap<string, ConfigMap>): PolicyState {
+function evaluate(policy: BackendTLSPolicy, configMap: ConfigMapLookup): PolicyState {
   const m = metaOf(policy);
   const validation = policy.spec?.validation;
   const targets: string[] = [];
@@ -216,7 +214,7 @@ function evaluate(policy: BackendTLSPolicy, configMaps: ReadonlyMap<string, Conf
     const key = targetKey(m.namespace, t.name, t.sectionName ?? '');
     if (!targets.includes(key)) targets.push(key);
   }
-  const ca = resolveCAs(validation?.caCertificateRefs ?? [], m.namespace, configMaps);
+  const ca = resolveCAs(validation?.caCertificateRefs ?? [], m.namespace, configMap);
   let acceptProblem: Problem | undefined;
   const wellKnown = validation?.wellKnownCACertificates;
   const refs = validation?.caCertificateRefs ?? [];
@@ -249,10 +247,13 @@ function evaluate(policy: BackendTLSPolicy, configMaps: ReadonlyMap<string, Conf
   };
 }
 
+/** The context's ConfigMap index. */
+export type ConfigMapLookup = (namespace: string, name: string) => ConfigMap | undefined;
+
 type CARef = NonNullable<NonNullable<BackendTLSPolicy['spec']['validation']>['caCertificateRefs']>[number];
 
 /** PEM bundles of the usable caCertificateRefs, and the first problem among the others. */
-function resolveCAs(refs: readonly CARef[], namespace: string, configMaps: ReadonlyMap<string, ConfigMap>): { pems: string[]; problem?: Problem } {
+function resolveCAs(refs: readonly CARef[], namespace: string, configMap: ConfigMapLookup): { pems: string[]; problem?: Problem } {
   const pems: string[] = [];
   let problem: Problem | undefined;
   refs.forEach((ref, i) => {
@@ -262,36 +263,19 @@ function resolveCAs(refs: readonly CARef[], namespace: string, configMaps: Reado
       problem ??= { reason: PolicyReason.InvalidKind, message: `${where}: kind ${group === '' ? 'core' : group}/${ref.kind} is not supported; only core ConfigMaps` };
       return;
     }
-    const cm = configMaps.get(`${namespace}/${ref.name}`);
+    const cm = configMap(namespace, ref.name);
     if (cm === undefined) {
       problem ??= { reason: PolicyReason.InvalidCACertificateRef, message: `${where}: ConfigMap ${namespace}/${ref.name} not found` };
       return;
     }
-    const pem = cm.data?.['ca.crt'];
-    const invalid = pem === undefined || pem === '' ? 'has no ca.crt key' : checkCABundle(pem);
-    if (invalid !== undefined) {
-      problem ??= { reason: PolicyReason.InvalidCACertificateRef, message: `${where}: ConfigMap ${namespace}/${ref.name} ${invalid}` };
+    const bundle = caBundleOf(cm);
+    if ('problem' in bundle) {
+      problem ??= { reason: PolicyReason.InvalidCACertificateRef, message: `${where}: ConfigMap ${namespace}/${ref.name} ${bundle.problem}` };
       return;
     }
-    pems.push(pem!);
+    pems.push(bundle.pem);
   });
   return problem ? { pems, problem } : { pems };
-}
-
-const PEM_BLOCK = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
-/** Why a ca.crt cannot be used, or undefined when every PEM block in it is a certificate (at least one). */
-export function checkCABundle(pem: string): string | undefined {
-  const blocks = pem.match(PEM_BLOCK) ?? [];
-  if (blocks.length === 0) return 'has a ca.crt without a PEM certificate';
-  for (const b of blocks) {
-    try {
-      new X509Certificate(b);
-    } catch {
-      return 'has a ca.crt with a certificate that does not parse';
-    }
-  }
-  return undefined;
 }
 
 function targetKey(namespace: string, service: string, section: string): string {

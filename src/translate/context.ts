@@ -1,4 +1,4 @@
-import type { EndpointSlice, Namespace, ReferenceGrant, Secret, Service } from '../model/objects.js';
+import type { ConfigMap, EndpointSlice, Namespace, ReferenceGrant, Secret, Service } from '../model/objects.js';
 import type { Snapshot } from '../store/snapshot.js';
 import { BackendTLSPolicies } from './backendtls.js';
 import type { ClusterIR } from './ir.js';
@@ -11,6 +11,7 @@ export class TranslateContext {
   readonly clusters = new Map<string, ClusterIR>();
   readonly #services = new Map<string, Service>();
   readonly #secrets = new Map<string, Secret>();
+  readonly #configMaps = new Map<string, ConfigMap>();
   readonly #namespaces = new Map<string, Namespace>();
   readonly #slicesByService = new Map<string, EndpointSlice[]>();
   readonly #grantsByNamespace = new Map<string, ReferenceGrant[]>();
@@ -18,9 +19,9 @@ export class TranslateContext {
   readonly backendTLS: BackendTLSPolicies;
 
   constructor(readonly snapshot: Snapshot, readonly options: TranslateOptions) {
-    this.backendTLS = new BackendTLSPolicies(snapshot);
     for (const s of snapshot.services) this.#services.set(key(s.metadata?.namespace, s.metadata?.name), s);
     for (const s of snapshot.secrets) this.#secrets.set(key(s.metadata?.namespace, s.metadata?.name), s);
+    for (const c of snapshot.configMaps) this.#configMaps.set(key(c.metadata?.namespace, c.metadata?.name), c);
     for (const n of snapshot.namespaces) if (n.metadata?.name) this.#namespaces.set(n.metadata.name, n);
     for (const es of snapshot.endpointSlices) {
       const svc = es.metadata?.labels?.['kubernetes.io/service-name'];
@@ -36,6 +37,7 @@ export class TranslateContext {
       if (list) list.push(g);
       else this.#grantsByNamespace.set(ns, [g]);
     }
+    this.backendTLS = new BackendTLSPolicies(snapshot, (namespace, name) => this.configMap(namespace, name));
   }
 
   service(namespace: string, name: string): Service | undefined {
@@ -44,6 +46,10 @@ export class TranslateContext {
 
   secret(namespace: string, name: string): Secret | undefined {
     return this.#secrets.get(key(namespace, name));
+  }
+
+  configMap(namespace: string, name: string): ConfigMap | undefined {
+    return this.#configMaps.get(key(namespace, name));
   }
 
   /** EndpointSlices labelled kubernetes.io/service-name=<name> in the Service's namespace, in snapshot order. */

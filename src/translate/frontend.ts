@@ -1,6 +1,6 @@
-import { X509Certificate } from 'node:crypto';
-import type { ConfigMap, Gateway } from '../model/objects.js';
+import type { Gateway } from '../model/objects.js';
 import { GATEWAY_GROUP } from '../model/objects.js';
+import { caBundleOf } from './ca-bundle.js';
 import type { TranslateContext } from './context.js';
 import { Reason } from './conditions.js';
 import type { ClientValidationIR } from './ir.js';
@@ -69,19 +69,18 @@ export function resolveFrontendValidation(listener: ListenerSpec, gateway: Gatew
       fail(Reason.RefNotPermitted, `ConfigMap ${namespace}/${ref.name} is in another namespace and no ReferenceGrant there allows it`);
       return;
     }
-    const cm = findConfigMap(ctx, namespace, ref.name);
+    const cm = ctx.configMap(namespace, ref.name);
     if (cm === undefined) {
       fail(Reason.InvalidCACertificateRef, `ConfigMap ${namespace}/${ref.name} not found`);
       return;
     }
-    const pem = cm.data?.['ca.crt'];
-    const invalid = pem === undefined || pem.trim() === '' ? 'has no ca.crt' : checkCABundle(pem);
-    if (invalid !== undefined) {
-      fail(Reason.InvalidCACertificateRef, `ConfigMap ${namespace}/${ref.name} ${invalid}`);
+    const bundle = caBundleOf(cm);
+    if ('problem' in bundle) {
+      fail(Reason.InvalidCACertificateRef, `ConfigMap ${namespace}/${ref.name} ${bundle.problem}`);
       return;
     }
     sources.push(`${namespace}/${ref.name}`);
-    caPems.push(pem!);
+    caPems.push(bundle.pem);
   });
   const mode = validation.mode === 'AllowInsecureFallback' ? 'AllowInsecureFallback' : 'AllowValidOnly';
   if (caPems.length === 0) {
@@ -101,24 +100,4 @@ export function usesInsecureFallback(gw: Gateway): boolean {
   if (frontend === undefined) return false;
   if (frontend.default?.validation?.mode === 'AllowInsecureFallback') return true;
   return (frontend.perPort ?? []).some((p) => p.tls?.validation?.mode === 'AllowInsecureFallback');
-}
-
-function findConfigMap(ctx: TranslateContext, namespace: string, name: string): ConfigMap | undefined {
-  return ctx.snapshot.configMaps.find((c) => (c.metadata?.namespace ?? 'default') === namespace && c.metadata?.name === name);
-}
-
-const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
-
-/** Why a ca.crt bundle cannot be used (never quoting it), or undefined when every block is a certificate. */
-function checkCABundle(pem: string): string | undefined {
-  const blocks = pem.match(PEM_CERT) ?? [];
-  if (blocks.length === 0) return 'has a ca.crt with no PEM certificate';
-  for (const [i, block] of blocks.entries()) {
-    try {
-      new X509Certificate(block);
-    } catch {
-      return `has a ca.crt whose certificate #${i + 1} cannot be parsed`;
-    }
-  }
-  return undefined;
 }
