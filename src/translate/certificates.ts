@@ -26,46 +26,54 @@ export function resolveCertificateRefs(listener: ListenerSpec, owner: ListenerOw
     return { certificates, problem: { reason: Reason.InvalidCertificateRef, message: 'tls.certificateRefs is empty; a Terminate listener needs a certificate' } };
   }
   refs.forEach((ref, i) => {
-    const group = ref.group ?? '';
-    const kind = ref.kind ?? 'Secret';
-    const namespace = ref.namespace ?? owner.namespace;
-    const where = `tls.certificateRefs[${i}]`;
-    const fail = (reason: string, message: string): void => {
-      problem ??= { reason, message: `${where}: ${message}` };
-    };
-    if (group !== '' || kind !== 'Secret') {
-      fail(Reason.InvalidCertificateRef, `unsupported reference kind ${group === '' ? 'core' : group}/${kind}; only core Secrets are supported`);
-      return;
-    }
-    const allowed = ctx.referenceAllowed(
-      { group: GATEWAY_GROUP, kind: owner.kind, namespace: owner.namespace },
-      { group: '', kind: 'Secret', namespace, name: ref.name },
-    );
-    if (!allowed) {
-      fail(Reason.RefNotPermitted, `Secret ${namespace}/${ref.name} is in another namespace and no ReferenceGrant there allows it`);
-      return;
-    }
-    const secret = ctx.secret(namespace, ref.name);
-    if (secret === undefined) {
-      fail(Reason.InvalidCertificateRef, `Secret ${namespace}/${ref.name} not found`);
-      return;
-    }
-    if (secret.type !== 'kubernetes.io/tls') {
-      fail(Reason.InvalidCertificateRef, `Secret ${namespace}/${ref.name} has type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls`);
-      return;
-    }
-    const pair = decodePair(secret.data);
-    const invalid = pair === undefined ? 'has no tls.crt and tls.key' : checkPair(pair.certPem, pair.keyPem);
-    if (pair === undefined || invalid !== undefined) {
-      fail(Reason.InvalidCertificateRef, `Secret ${namespace}/${ref.name} ${invalid ?? 'is malformed'}`);
-      return;
-    }
-    certificates.push({ secret: `${namespace}/${ref.name}`, certPem: pair.certPem, keyPem: pair.keyPem });
+    const resolved = resolveTLSSecretRef(ref, owner, ctx);
+    if ('certificate' in resolved) certificates.push(resolved.certificate);
+    else problem ??= { reason: resolved.notPermitted ? Reason.RefNotPermitted : Reason.InvalidCertificateRef, message: `tls.certificateRefs[${i}]: ${resolved.message}` };
   });
   return problem === undefined ? { certificates } : { certificates, problem };
 }
 
-export function decodePair(data: Readonly<Record<string, string>> | undefined): { certPem: string; keyPem: string } | undefined {
+/** A reference to a TLS Secret: a listener's certificateRef or a Gateway's backend client certificate. */
+export interface TLSSecretRef {
+  readonly group?: string;
+  readonly kind?: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+/**
+ * The PEM pair of a core Secret of type kubernetes.io/tls, or why it cannot be
+ * used: `notPermitted` when it is in another namespace and no ReferenceGrant
+ * lets `from` refer to it. Messages name the Secret and never quote it.
+ */
+export function resolveTLSSecretRef(
+  ref: TLSSecretRef,
+  from: { readonly kind: string; readonly namespace: string },
+  ctx: TranslateContext,
+): { readonly certificate: CertificateIR } | { readonly notPermitted: boolean; readonly message: string } {
+  const group = ref.group ?? '';
+  const kind = ref.kind ?? 'Secret';
+  if (group !== '' || kind !== 'Secret') {
+    return { notPermitted: false, message: `unsupported reference kind ${group === '' ? 'core' : group}/${kind}; only core Secrets are supported` };
+  }
+  const namespace = ref.namespace ?? from.namespace;
+  const allowed = ctx.referenceAllowed(
+    { group: GATEWAY_GROUP, kind: from.kind, namespace: from.namespace },
+    { group: '', kind: 'Secret', namespace, name: ref.name },
+  );
+  if (!allowed) return { notPermitted: true, message: `Secret ${namespace}/${ref.name} is in another namespace and no ReferenceGrant there allows it` };
+  const secret = ctx.secret(namespace, ref.name);
+  if (secret === undefined) return { notPermitted: false, message: `Secret ${namespace}/${ref.name} not found` };
+  if (secret.type !== 'kubernetes.io/tls') {
+    return { notPermitted: false, message: `Secret ${namespace}/${ref.name} has type ${secret.type ?? 'Opaque'}, not kubernetes.io/tls` };
+  }
+  const pair = decodePair(secret.data);
+  const invalid = pair === undefined ? 'has no tls.crt and tls.key' : checkPair(pair.certPem, pair.keyPem);
+  if (pair === undefined || invalid !== undefined) return { notPermitted: false, message: `Secret ${namespace}/${ref.name} ${invalid ?? 'is malformed'}` };
+  return { certificate: { secret: `${namespace}/${ref.name}`, certPem: pair.certPem, keyPem: pair.keyPem } };
+}
+
+function decodePair(data: Readonly<Record<string, string>> | undefined): { certPem: string; keyPem: string } | undefined {
   const crt = data?.['tls.crt'];
   const key = data?.['tls.key'];
   if (!crt || !key) return undefined;
@@ -73,7 +81,7 @@ export function decodePair(data: Readonly<Record<string, string>> | undefined): 
 }
 
 /** Why a PEM pair cannot be served (never quoting the contents), or undefined when it is fine. */
-export function checkPair(certPem: string, keyPem: string): string | undefined {
+function checkPair(certPem: string, keyPem: string): string | undefined {
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(certPem);
