@@ -1,9 +1,9 @@
-import type { BackendTLSPolicy, ConfigMap } from '../model/objects.js';
+import type { BackendTLSPolicy } from '../model/objects.js';
 import { GATEWAY_GROUP } from '../model/objects.js';
 import type { Snapshot } from '../store/snapshot.js';
-import { caBundleOf } from './ca-bundle.js';
+import { resolveCARef, type CARef } from './ca-bundle.js';
 import { condition, Reason } from './conditions.js';
-import { metaOf } from './context.js';
+import { metaOf, type TranslateContext } from './context.js';
 import type { ClusterIR, GatewayRef, HttpFilterIR, HttpRouteIR } from './ir.js';
 import { byName } from './order.js';
 import type { Condition, ObjectStatus } from './status.js';
@@ -66,8 +66,8 @@ export class BackendTLSPolicies {
   /** Per-Gateway variants of route entries (client certificates), memoised so virtual hosts dedupe by identity. */
   readonly #variants = new WeakMap<HttpRouteIR, Map<string, HttpRouteIR>>();
 
-  constructor(snapshot: Snapshot, configMap: ConfigMapLookup) {
-    for (const p of byName(snapshot.backendTLSPolicies)) this.#policies.push(evaluate(p, configMap));
+  constructor(snapshot: Snapshot, ctx: TranslateContext) {
+    for (const p of byName(snapshot.backendTLSPolicies)) this.#policies.push(evaluate(p, ctx));
     const older = (a: PolicyState, b: PolicyState): boolean => {
       const ca = a.created ?? Number.MAX_SAFE_INTEGER;
       const cb = b.created ?? Number.MAX_SAFE_INTEGER;
@@ -204,7 +204,7 @@ function policyConditions(p: PolicyState, gen: number | undefined): Condition[] 
   ];
 }
 
-function evaluate(policy: BackendTLSPolicy, configMap: ConfigMapLookup): PolicyState {
+function evaluate(policy: BackendTLSPolicy, ctx: TranslateContext): PolicyState {
   const m = metaOf(policy);
   const validation = policy.spec?.validation;
   const targets: string[] = [];
@@ -214,7 +214,7 @@ function evaluate(policy: BackendTLSPolicy, configMap: ConfigMapLookup): PolicyS
     const key = targetKey(m.namespace, t.name, t.sectionName ?? '');
     if (!targets.includes(key)) targets.push(key);
   }
-  const ca = resolveCAs(validation?.caCertificateRefs ?? [], m.namespace, configMap);
+  const ca = resolveCAs(validation?.caCertificateRefs ?? [], m.namespace, ctx);
   let acceptProblem: Problem | undefined;
   const wellKnown = validation?.wellKnownCACertificates;
   const refs = validation?.caCertificateRefs ?? [];
@@ -247,33 +247,18 @@ function evaluate(policy: BackendTLSPolicy, configMap: ConfigMapLookup): PolicyS
   };
 }
 
-/** The context's ConfigMap index. */
-export type ConfigMapLookup = (namespace: string, name: string) => ConfigMap | undefined;
-
-type CARef = NonNullable<NonNullable<BackendTLSPolicy['spec']['validation']>['caCertificateRefs']>[number];
-
-/** PEM bundles of the usable caCertificateRefs, and the first problem among the others. */
-function resolveCAs(refs: readonly CARef[], namespace: string, configMap: ConfigMapLookup): { pems: string[]; problem?: Problem } {
+/** PEM bundles of the usable caCertificateRefs (ConfigMaps in the policy's namespace), and the first problem among the others. */
+function resolveCAs(refs: readonly CARef[], namespace: string, ctx: TranslateContext): { pems: string[]; problem?: Problem } {
   const pems: string[] = [];
   let problem: Problem | undefined;
   refs.forEach((ref, i) => {
-    const where = `validation.caCertificateRefs[${i}]`;
-    const group = ref.group ?? '';
-    if (group !== '' || ref.kind !== 'ConfigMap') {
-      problem ??= { reason: PolicyReason.InvalidKind, message: `${where}: kind ${group === '' ? 'core' : group}/${ref.kind} is not supported; only core ConfigMaps` };
+    const resolved = resolveCARef(ref, { kind: 'BackendTLSPolicy', namespace }, ctx);
+    if ('fault' in resolved) {
+      const reason = resolved.fault === 'kind' ? PolicyReason.InvalidKind : PolicyReason.InvalidCACertificateRef;
+      problem ??= { reason, message: `validation.caCertificateRefs[${i}]: ${resolved.message}` };
       return;
     }
-    const cm = configMap(namespace, ref.name);
-    if (cm === undefined) {
-      problem ??= { reason: PolicyReason.InvalidCACertificateRef, message: `${where}: ConfigMap ${namespace}/${ref.name} not found` };
-      return;
-    }
-    const bundle = caBundleOf(cm);
-    if ('problem' in bundle) {
-      problem ??= { reason: PolicyReason.InvalidCACertificateRef, message: `${where}: ConfigMap ${namespace}/${ref.name} ${bundle.problem}` };
-      return;
-    }
-    pems.push(bundle.pem);
+    pems.push(resolved.pem);
   });
   return problem ? { pems, problem } : { pems };
 }

@@ -1,5 +1,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { ConfigMap } from '../model/objects.js';
+import { GATEWAY_GROUP } from '../model/objects.js';
+import type { TranslateContext } from './context.js';
 
 const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g;
 
@@ -9,7 +11,7 @@ const PEM_CERT = /-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g
  * cannot be used: a phrase that follows "ConfigMap ns/name" and never quotes
  * the bundle.
  */
-export function caBundleOf(cm: ConfigMap): { readonly pem: string } | { readonly problem: string } {
+function caBundleOf(cm: ConfigMap): { readonly pem: string } | { readonly problem: string } {
   const pem = cm.data?.['ca.crt'];
   if (pem === undefined || pem.trim() === '') return { problem: 'has no ca.crt' };
   const blocks = pem.match(PEM_CERT) ?? [];
@@ -22,4 +24,42 @@ export function caBundleOf(cm: ConfigMap): { readonly pem: string } | { readonly
     }
   }
   return { pem };
+}
+
+/** A caCertificateRefs entry (frontend validation, BackendTLSPolicy). */
+export interface CARef {
+  readonly group?: string;
+  readonly kind: string;
+  readonly namespace?: string;
+  readonly name: string;
+}
+
+/** Why a CA reference cannot be used, by the kind of fault; each caller maps it to its own reason. */
+export type CARefFault = 'kind' | 'notPermitted' | 'invalid';
+
+/**
+ * The PEM bundle a CA reference points at (a core ConfigMap's `ca.crt`), or
+ * why not. A ConfigMap in another namespace needs a ReferenceGrant letting
+ * `from` refer to it.
+ */
+export function resolveCARef(
+  ref: CARef,
+  from: { readonly kind: string; readonly namespace: string },
+  ctx: TranslateContext,
+): { readonly source: string; readonly pem: string } | { readonly fault: CARefFault; readonly message: string } {
+  const group = ref.group ?? '';
+  if (group !== '' || ref.kind !== 'ConfigMap') {
+    return { fault: 'kind', message: `unsupported kind ${group === '' ? 'core' : group}/${ref.kind}; only core ConfigMaps are supported` };
+  }
+  const namespace = ref.namespace ?? from.namespace;
+  const allowed = ctx.referenceAllowed(
+    { group: GATEWAY_GROUP, kind: from.kind, namespace: from.namespace },
+    { group: '', kind: 'ConfigMap', namespace, name: ref.name },
+  );
+  if (!allowed) return { fault: 'notPermitted', message: `ConfigMap ${namespace}/${ref.name} is in another namespace and no ReferenceGrant there allows it` };
+  const cm = ctx.configMap(namespace, ref.name);
+  if (cm === undefined) return { fault: 'invalid', message: `ConfigMap ${namespace}/${ref.name} not found` };
+  const bundle = caBundleOf(cm);
+  if ('problem' in bundle) return { fault: 'invalid', message: `ConfigMap ${namespace}/${ref.name} ${bundle.problem}` };
+  return { source: `${namespace}/${ref.name}`, pem: bundle.pem };
 }

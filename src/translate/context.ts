@@ -37,7 +37,8 @@ export class TranslateContext {
       if (list) list.push(g);
       else this.#grantsByNamespace.set(ns, [g]);
     }
-    this.backendTLS = new BackendTLSPolicies(snapshot, (namespace, name) => this.configMap(namespace, name));
+    // Last: policies resolve their CA references through the indexes above.
+    this.backendTLS = new BackendTLSPolicies(snapshot, this);
   }
 
   service(namespace: string, name: string): Service | undefined {

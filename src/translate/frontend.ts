@@ -1,6 +1,5 @@
 import type { Gateway } from '../model/objects.js';
-import { GATEWAY_GROUP } from '../model/objects.js';
-import { caBundleOf } from './ca-bundle.js';
+import { resolveCARef, type CARefFault } from './ca-bundle.js';
 import type { TranslateContext } from './context.js';
 import { Reason } from './conditions.js';
 import type { ClientValidationIR } from './ir.js';
@@ -51,36 +50,19 @@ export function resolveFrontendValidation(listener: ListenerSpec, gateway: Gatew
   const caPems: string[] = [];
   let refProblem: Problem | undefined;
   const refs = validation.caCertificateRefs ?? [];
+  const reasons: Record<CARefFault, string> = {
+    kind: Reason.InvalidCACertificateKind,
+    notPermitted: Reason.RefNotPermitted,
+    invalid: Reason.InvalidCACertificateRef,
+  };
   refs.forEach((ref, i) => {
-    const fail = (reason: string, message: string): void => {
-      refProblem ??= { reason, message: `${where}.caCertificateRefs[${i}]: ${message}` };
-    };
-    const group = ref.group ?? '';
-    if (group !== '' || ref.kind !== 'ConfigMap') {
-      fail(Reason.InvalidCACertificateKind, `unsupported kind ${group === '' ? 'core' : group}/${ref.kind}; only core ConfigMaps are supported`);
+    const resolved = resolveCARef(ref, { kind: 'Gateway', namespace: gateway.namespace }, ctx);
+    if ('fault' in resolved) {
+      refProblem ??= { reason: reasons[resolved.fault], message: `${where}.caCertificateRefs[${i}]: ${resolved.message}` };
       return;
     }
-    const namespace = ref.namespace ?? gateway.namespace;
-    const allowed = ctx.referenceAllowed(
-      { group: GATEWAY_GROUP, kind: 'Gateway', namespace: gateway.namespace },
-      { group: '', kind: 'ConfigMap', namespace, name: ref.name },
-    );
-    if (!allowed) {
-      fail(Reason.RefNotPermitted, `ConfigMap ${namespace}/${ref.name} is in another namespace and no ReferenceGrant there allows it`);
-      return;
-    }
-    const cm = ctx.configMap(namespace, ref.name);
-    if (cm === undefined) {
-      fail(Reason.InvalidCACertificateRef, `ConfigMap ${namespace}/${ref.name} not found`);
-      return;
-    }
-    const bundle = caBundleOf(cm);
-    if ('problem' in bundle) {
-      fail(Reason.InvalidCACertificateRef, `ConfigMap ${namespace}/${ref.name} ${bundle.problem}`);
-      return;
-    }
-    sources.push(`${namespace}/${ref.name}`);
-    caPems.push(bundle.pem);
+    sources.push(resolved.source);
+    caPems.push(resolved.pem);
   });
   const mode = validation.mode === 'AllowInsecureFallback' ? 'AllowInsecureFallback' : 'AllowValidOnly';
   if (caPems.length === 0) {
