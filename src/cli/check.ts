@@ -241,6 +241,20 @@ function parentLabel(ref: Obj, routeNs: string): string {
 
 // ---- table output ---------------------------------------------------------------
 
+/** One row of the LISTENER table, for a Gateway's or a ListenerSet's listener. */
+function listenerRow(
+  id: string,
+  l: { readonly protocol: string; readonly port: number; readonly hostname?: string },
+  ls: Record<string, unknown> | undefined,
+): string[] {
+  const lc = conditionsOf(ls?.conditions);
+  return [
+    id, l.protocol, String(l.port), l.hostname ?? '*',
+    ls && typeof ls.attachedRoutes === 'number' ? String(ls.attachedRoutes) : '-',
+    statusOf(lc, 'Accepted'), statusOf(lc, 'Programmed'), statusOf(lc, 'ResolvedRefs'), statusOf(lc, 'Conflicted'),
+  ];
+}
+
 function renderSummary(m: Model): string {
   const out: string[] = [];
   const owned = ownedClasses(m);
@@ -270,13 +284,7 @@ function renderSummary(m: Model): string {
     if (!ours) continue;
     const lstatus = Array.isArray(st?.status.listeners) ? st.status.listeners.filter(isObj) : [];
     for (const l of gw.spec.listeners) {
-      const ls = lstatus.find((x) => x.name === l.name);
-      const lc = conditionsOf(ls?.conditions);
-      listenerRows.push([
-        `${nsName(ns, name)}/${l.name}`, l.protocol, String(l.port), l.hostname ?? '*',
-        ls && typeof ls.attachedRoutes === 'number' ? String(ls.attachedRoutes) : '-',
-        statusOf(lc, 'Accepted'), statusOf(lc, 'Programmed'), statusOf(lc, 'ResolvedRefs'), statusOf(lc, 'Conflicted'),
-      ]);
+      listenerRows.push(listenerRow(`${nsName(ns, name)}/${l.name}`, l, lstatus.find((x) => x.name === l.name)));
     }
   }
   const setRows: string[][] = [];
@@ -291,13 +299,7 @@ function renderSummary(m: Model): string {
     const lstatus = Array.isArray(st.status.listeners) ? st.status.listeners.filter(isObj) : [];
     for (const l of set.spec?.listeners ?? []) {
       const ls = lstatus.find((x) => x.name === l.name);
-      if (ls === undefined) continue;
-      const lc = conditionsOf(ls.conditions);
-      listenerRows.push([
-        `ListenerSet/${nsName(ns, name)}/${l.name}`, l.protocol, String(l.port), l.hostname ?? '*',
-        typeof ls.attachedRoutes === 'number' ? String(ls.attachedRoutes) : '-',
-        statusOf(lc, 'Accepted'), statusOf(lc, 'Programmed'), statusOf(lc, 'ResolvedRefs'), statusOf(lc, 'Conflicted'),
-      ]);
+      if (ls !== undefined) listenerRows.push(listenerRow(`ListenerSet/${nsName(ns, name)}/${l.name}`, l, ls));
     }
   }
   if (gatewayRows.length > 0) out.push(renderTable(['GATEWAY', 'CLASS', 'ADDRESSES', 'ACCEPTED', 'PROGRAMMED'], gatewayRows));
