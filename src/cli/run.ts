@@ -38,6 +38,9 @@ changes are applied without dropping in-flight requests.
   --upstream-client native|undici
                           HTTP/1.1 client for plain-HTTP upstreams (default native, or the
                           SLUICE_UPSTREAM_CLIENT environment variable); TLS upstreams use undici
+  --http-server native|node
+                          HTTP/1.1 server for cleartext listeners (default native: Sluice's own,
+                          or the SLUICE_HTTP_SERVER environment variable); HTTPS uses node:https
 ${KUBERNETES_RUN_HELP}`;
 
 export interface RunningGateway {
@@ -60,6 +63,7 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
       'tcp-idle-timeout': { type: 'string' },
       'access-log': { type: 'string', default: 'stdout' },
       'upstream-client': { type: 'string' },
+      'http-server': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       ...KUBERNETES_RUN_OPTIONS,
     },
@@ -79,6 +83,9 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
   if (upstreamClient !== undefined && upstreamClient !== 'native' && upstreamClient !== 'undici') throw new UsageError('--upstream-client must be native or undici');
   // The Kubernetes branch builds its data plane elsewhere: the client choice reaches it through the environment.
   if (upstreamClient !== undefined) process.env.SLUICE_UPSTREAM_CLIENT = upstreamClient;
+  const httpServer = values['http-server'];
+  if (httpServer !== undefined && httpServer !== 'native' && httpServer !== 'node') throw new UsageError('--http-server must be native or node');
+  if (httpServer !== undefined) process.env.SLUICE_HTTP_SERVER = httpServer;
   const common = { admin: values.admin, controllerName: values['controller-name'], logLevel: values['log-level'], drainMs, accessLog };
   const ebpf = values.ebpf;
   if (ebpf !== undefined && ebpf !== 'auto' && ebpf !== 'on' && ebpf !== 'off') throw new UsageError('--ebpf must be one of auto, on, off');

@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -6,6 +5,7 @@ import type { Logger } from '../util/log.js';
 import { SluiceError } from '../errors.js';
 import { DispatchControllerBase } from './dispatch-controller.js';
 import type { UpstreamDispatchOptions } from './upstreams.js';
+import { consumeSocket, HTTPParser, startReading, stopReading, type NativeParser } from './h1/llhttp.js';
 
 /**
  * An HTTP/1.1 upstream client built on node's own llhttp binding (the parser
@@ -16,31 +16,9 @@ import type { UpstreamDispatchOptions } from './upstreams.js';
  * callbacks from a WASM parser, and the parsed-headers object, which roughly
  * halves the CPU per proxied request. It drives the same DispatchHandler
  * callbacks, so the proxy code does not care which client runs.
- *
- * `_http_common` is an undocumented core module, stable for years and used by
- * node:http itself; Sluice pins its Node version, and the undici client stays
- * the default.
  */
 
-interface NativeParser {
-  initialize(type: number, resource: object, maxHeaderSize: number, lenient: number): void;
-  execute(data: Buffer): number | Error;
-  finish(): number | Error | undefined;
-  close(): void;
-  [key: number]: unknown;
-}
-interface NativeParserClass {
-  new(): NativeParser;
-  readonly RESPONSE: number;
-  readonly kOnHeaders: number;
-  readonly kOnHeadersComplete: number;
-  readonly kOnBody: number;
-  readonly kOnMessageComplete: number;
-}
-
-const require = createRequire(import.meta.url);
-const { HTTPParser } = require('_http_common') as { HTTPParser: NativeParserClass };
-const { kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete } = HTTPParser;
+const { kOnHeaders, kOnHeadersComplete, kOnBody, kOnMessageComplete, kOnExecute } = HTTPParser;
 
 /** What the native client calls in addition to DispatchHandler. */
 export interface RawResponseHandler extends Dispatcher.DispatchHandler {
@@ -79,8 +57,6 @@ const CONNECT_TIMEOUT_MS = 10_000;
 const SWEEP_MS = 1_000;
 /** What undici also refuses in a request target: controls, space, DEL and anything past latin1. */
 const INVALID_PATH = /[^\u0021-\u007e\u0080-\u00ff]/;
-/** The read buffer of every native upstream connection (see Connection). */
-const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024);
 const KEEP_ALIVE_TIMEOUT = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i;
 const EMPTY_TRAILERS: Record<string, string> = Object.freeze({}) as Record<string, string>;
 
@@ -241,11 +217,13 @@ class ExchangeController extends DispatchControllerBase {
   }
 
   protected onPause(): void {
-    this.#current()?.socket.pause();
+    const conn = this.#current();
+    if (conn !== null) stopReading(conn.socket);
   }
 
   protected onResume(): void {
-    this.#current()?.socket.resume();
+    const conn = this.#current();
+    if (conn !== null) startReading(conn.socket);
   }
 }
 
@@ -283,15 +261,7 @@ class Connection {
   bodyStream: Readable | null = null;
 
   constructor(readonly upstream: NativeH1Upstream) {
-    // Reads land in one buffer shared by every connection and go straight to the parser: no
-    // Readable stream, no 'data' event, no buffer per read. Safe because a read is parsed
-    // synchronously and body chunks leave it as copies (onBody); headers are JS strings.
-    const socket = net.connect({
-      host: upstream.address,
-      port: upstream.port,
-      noDelay: true,
-      onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array): boolean => this.onRead(n, buf) },
-    });
+    const socket = net.connect({ host: upstream.address, port: upstream.port, noDelay: true });
     this.socket = socket;
     const parser = new HTTPParser();
     parser.initialize(HTTPParser.RESPONSE, {}, 0, 0);
@@ -299,12 +269,39 @@ class Connection {
     parser[kOnHeaders] = (headers: string[]) => {
       for (let i = 0; i < headers.length; i++) this.headersAcc.push(headers[i]);
     };
+    // The handler callbacks run inside the parser: in consume mode an exception there would be
+    // uncaught, so each is caught and fails the exchange.
     parser[kOnHeadersComplete] = (
       _maj: number, _min: number, headers: string[] | undefined, _method: unknown, _url: unknown,
       statusCode: number, _statusMessage: string, _upgrade: boolean, shouldKeepAlive: boolean,
-    ): number => this.onHeadersComplete(headers, statusCode, shouldKeepAlive);
-    parser[kOnBody] = (chunk: Buffer) => this.onBody(chunk);
-    parser[kOnMessageComplete] = () => this.onMessageComplete();
+    ): number => {
+      try {
+        return this.onHeadersComplete(headers, statusCode, shouldKeepAlive);
+      } catch (err) {
+        this.handlerFailed(err);
+        return 0;
+      }
+    };
+    parser[kOnBody] = (chunk: Buffer) => {
+      try {
+        this.onBody(chunk);
+      } catch (err) {
+        this.handlerFailed(err);
+      }
+    };
+    parser[kOnMessageComplete] = () => {
+      try {
+        this.onMessageComplete();
+      } catch (err) {
+        this.handlerFailed(err);
+      }
+    };
+    parser[kOnExecute] = (ret: number | Error) => this.afterParse(ret);
+    // Reads go from the socket's handle straight to the parser (as in node:http): no 'data'
+    // event and no Buffer per read; body chunks come out as copies (onBody).
+    if (!consumeSocket(parser, socket)) socket.on('data', (d: Buffer) => this.onData(d));
+    // Flowing, so that the end of the stream is reported ('end').
+    socket.resume();
     socket.on('connect', () => this.onConnect());
     socket.on('end', () => this.onEnd());
     socket.on('error', (err) => this.fail(err));
@@ -388,28 +385,39 @@ class Connection {
     pumpBody(this, body, chunked, this.exchange);
   }
 
-  onRead(n: number, buf: Uint8Array): boolean {
-    this.onData((buf as Buffer).subarray(0, n));
-    // Backpressure: controller.pause() calls socket.pause(), which stops reading itself.
-    return true;
-  }
-
+  /** Bytes from 'data' (only when the socket could not be consumed). */
   onData(d: Buffer): void {
     let ret: number | Error;
     try {
-      this.sawBody = false;
       ret = this.parser.execute(d);
-      if (this.sawBody) {
-        this.sawBody = false;
-        const controller = this.controller;
-        if (controller !== null && !controller.aborted) this.handler?.onResponseDataFlush?.();
-      }
     } catch (err) {
-      // A handler callback threw inside the parser: never let it escape the 'data' event.
-      this.upstream.options.logger.error({ err, upstream: this.upstream.label }, 'upstream response handler failed');
-      ret = err as Error;
+      this.handlerFailed(err);
+      return;
+    }
+    this.afterParse(ret);
+  }
+
+  /** After each read is parsed: write out a held body chunk, or fail on a malformed response. */
+  afterParse(ret: number | Error): void {
+    if (this.sawBody) {
+      this.sawBody = false;
+      const controller = this.controller;
+      if (controller !== null && !controller.aborted) {
+        try {
+          this.handler?.onResponseDataFlush?.();
+        } catch (err) {
+          this.handlerFailed(err);
+          return;
+        }
+      }
     }
     if (ret instanceof Error) this.fail(new UpstreamSocketError('UND_ERR_SOCKET', `invalid response from upstream: ${ret.message}`, { cause: ret }));
+  }
+
+  /** A handler callback threw inside the parser: the exchange fails, the process goes on. */
+  handlerFailed(err: unknown): void {
+    this.upstream.options.logger.error({ err, upstream: this.upstream.label }, 'upstream response handler failed');
+    this.fail(new UpstreamSocketError('UND_ERR_SOCKET', 'upstream response handler failed', { cause: err }));
   }
 
   onHeadersComplete(headers: string[] | undefined, statusCode: number, shouldKeepAlive: boolean): number {
@@ -461,8 +469,8 @@ class Connection {
     const controller = this.controller;
     if (controller !== null && !controller.aborted) {
       this.sawBody = true;
-      // The chunk points into the shared read buffer: hand out a copy.
-      this.handler?.onResponseData?.(controller, Buffer.from(chunk));
+      // Already a copy: node's parser copies body bytes out of the (shared) read buffer.
+      this.handler?.onResponseData?.(controller, chunk);
     }
   }
 

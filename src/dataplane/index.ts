@@ -159,6 +159,7 @@ export class DataPlane {
       const server = new PortServer(this.#rt, cp, {
         keepAliveTimeoutMs: this.#opts.keepAliveTimeoutMs ?? 60_000,
         metrics: this.#metrics,
+        httpServer: this.#opts.httpServer ?? httpServerFromEnv(),
       });
       binds.push(server.listen().then(
         () => {
@@ -210,6 +211,11 @@ export class DataPlane {
 export { portKey };
 
 /** SLUICE_UPSTREAM_CLIENT=undici|native picks the plain-HTTP upstream client without a code change; default native. */
+/** SLUICE_HTTP_SERVER=node|native picks the cleartext HTTP/1.1 server without a code change; default native. */
+export function httpServerFromEnv(env: NodeJS.ProcessEnv = process.env): 'node' | 'native' {
+  return env.SLUICE_HTTP_SERVER === 'node' ? 'node' : 'native';
+}
+
 export function upstreamClientFromEnv(env: NodeJS.ProcessEnv = process.env): 'undici' | 'native' {
   return env.SLUICE_UPSTREAM_CLIENT === 'undici' ? 'undici' : 'native';
 }

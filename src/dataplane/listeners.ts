@@ -1,10 +1,11 @@
 import http from 'node:http';
 import https from 'node:https';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { bindAll } from './bind.js';
 import type { CompiledPort } from './compiled.js';
 import type { DataPlaneMetrics } from './metrics.js';
+import type { FrontRequest } from './front.js';
 import { handleRequest, type ProxyRuntime } from './proxy.js';
 import type { TLSSocket } from 'node:tls';
 import type { PortTls } from './compiled.js';
@@ -12,10 +13,13 @@ import { clientAllowed, SERVER_TLS_OPTIONS } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
 import { KeepAliveSweeper } from './keepalive.js';
 import { ALPN_H2_AND_H1, H2Front } from './h2/front.js';
+import { Http1Server } from './h1/server.js';
 
 export interface PortServerOptions {
   readonly keepAliveTimeoutMs: number;
   readonly metrics: DataPlaneMetrics | undefined;
+  /** Cleartext HTTP/1.1: Sluice's own server (h1/server.ts, the default) or node:http. HTTPS ports use node:https. */
+  readonly httpServer?: 'native' | 'node' | undefined;
 }
 
 /**
@@ -29,7 +33,8 @@ interface ServerResponseInternals extends http.ServerResponse {
 
 export class PortServer {
   state: CompiledPort;
-  readonly server: http.Server;
+  /** The listening server: node:http(s), or the native HTTP/1.1 server's net.Server. */
+  readonly server: NetServer;
   readonly protocol: 'HTTP' | 'HTTPS';
   /** Upgraded (WebSocket) sockets, client and upstream side, closed by shutdown. */
   readonly upgraded = new Set<Duplex>();
@@ -39,11 +44,27 @@ export class PortServer {
   boundAddress = '';
   #fallbackKey: string | undefined;
   #closing: Promise<void> | undefined;
-  readonly #keepAlive: KeepAliveSweeper;
+  /** node:http(s) servers only: the native server sweeps its own idle connections. */
+  readonly #keepAlive: KeepAliveSweeper | undefined;
+  readonly #native: Http1Server | undefined;
 
   constructor(readonly rt: ProxyRuntime, state: CompiledPort, opts: PortServerOptions) {
     this.state = state;
     this.protocol = state.protocol;
+    const onUpgrade = (req: FrontRequest, socket: Duplex, head: Buffer): void => handleUpgrade(rt, this.state, req, socket, head, this.upgraded);
+    if (state.protocol === 'HTTP' && (opts.httpServer ?? 'native') === 'native') {
+      this.#keepAlive = undefined;
+      this.#native = new Http1Server({ keepAliveTimeoutMs: opts.keepAliveTimeoutMs, logger: rt.logger }, {
+        request: (req, res) => handleRequest(rt, this.state, req, res),
+        upgrade: onUpgrade,
+      });
+      this.server = this.#native.server;
+      this.h2 = new H2Front(rt, () => this.state, { idleTimeoutMs: opts.keepAliveTimeoutMs });
+      this.h2.attachCleartext(this.server);
+      this.#countConnections(opts.metrics);
+      return;
+    }
+    this.#native = undefined;
     const keepAlive = new KeepAliveSweeper(opts.keepAliveTimeoutMs);
     this.#keepAlive = keepAlive;
     const serverOptions: http.ServerOptions = {
@@ -84,7 +105,7 @@ export class PortServer {
       this.h2.attachTls(this.server);
       this.#gateClientCertificates(this.server);
     } else this.h2.attachCleartext(this.server);
-    this.server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => handleUpgrade(rt, this.state, req, socket, head, this.upgraded));
+    this.server.on('upgrade', onUpgrade);
     this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) {
         socket.destroy();
@@ -92,7 +113,11 @@ export class PortServer {
       }
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
-    const metrics = opts.metrics;
+    this.#countConnections(opts.metrics);
+  }
+
+  #countConnections(metrics: DataPlaneMetrics | undefined): void {
+    const state = this.state;
     if (metrics !== undefined) {
       const gauge = metrics.activeConnections.labels(String(state.port));
       const onClose = (): void => {
@@ -131,6 +156,11 @@ export class PortServer {
       }
       for (const l of next) l.call(server, socket);
     });
+  }
+
+  #closeIdleConnections(): void {
+    if (this.#native !== undefined) this.#native.closeIdleConnections();
+    else (this.server as http.Server).closeIdleConnections();
   }
 
   /** Bind. '' means every address: '::' dual-stack, or 0.0.0.0 without IPv6. Rejects with a ListenError. */
@@ -188,17 +218,18 @@ export class PortServer {
         finished = true;
         clearInterval(idleSweep);
         clearTimeout(force);
-        this.#keepAlive.stop();
+        this.#keepAlive?.stop();
         resolve();
       };
       // The callback runs once every connection (upgraded ones included) has closed.
       server.close(finish);
-      server.closeIdleConnections();
+      this.#closeIdleConnections();
       this.h2.closeGracefully();
       // Connections that finish a response later become idle: keep closing them.
-      const idleSweep = setInterval(() => server.closeIdleConnections(), 50);
+      const idleSweep = setInterval(() => this.#closeIdleConnections(), 50);
       const force = setTimeout(() => {
-        server.closeAllConnections();
+        if (this.#native !== undefined) this.#native.closeAllConnections();
+        else (server as http.Server).closeAllConnections();
         this.h2.destroyAll();
         for (const s of this.upgraded) s.destroy();
         this.upgraded.clear();

@@ -1,7 +1,7 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Logger } from '../util/log.js';
+import type { FrontRequest, FrontResponse } from './front.js';
 import { formatHttpLine, isoTime, microsAsMillis, type AccessLogWriter } from './accesslog.js';
 import type { CompiledAction, CompiledBackend, CompiledListener, CompiledPort, CompiledRoute, RequestOp } from './compiled.js';
 import { corsResponseHeaders, isPreflight, originAllowed, preflightHeaders } from './cors.js';
@@ -29,12 +29,12 @@ export interface ProxyRuntime {
 }
 
 const kProxy = Symbol('sluice.proxyRequest');
-type TaggedResponse = ServerResponse & { [kProxy]?: ProxyRequest };
+type TaggedResponse = FrontResponse & { [kProxy]?: ProxyRequest };
 
 const IDEMPOTENT: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE']);
 
-/** Entry point for node:http's 'request' event. */
-export function handleRequest(rt: ProxyRuntime, port: CompiledPort, req: IncomingMessage, res: ServerResponse): void {
+/** Entry point for every HTTP request (HTTP/1.1 servers and HTTP/2 streams). */
+export function handleRequest(rt: ProxyRuntime, port: CompiledPort, req: FrontRequest, res: FrontResponse): void {
   new ProxyRequest(rt, port, req, res).run();
 }
 
@@ -56,7 +56,7 @@ function onRetryTimer(pr: ProxyRequest): void {
 }
 
 /** Whether a request carries a body (so it cannot be replayed for a retry). */
-function requestHasBody(req: IncomingMessage): boolean {
+function requestHasBody(req: FrontRequest): boolean {
   const cl = req.headers['content-length'];
   if (cl !== undefined) return cl !== '0';
   return req.headers['transfer-encoding'] !== undefined;
@@ -105,8 +105,8 @@ class ProxyRequest implements RawResponseHandler {
   constructor(
     readonly rt: ProxyRuntime,
     readonly port: CompiledPort,
-    readonly req: IncomingMessage,
-    readonly res: ServerResponse,
+    readonly req: FrontRequest,
+    readonly res: FrontResponse,
   ) {}
 
   run(): void {
@@ -486,7 +486,7 @@ class ProxyRequest implements RawResponseHandler {
     c?.resume();
   }
 
-  /** ServerResponse 'close': the response finished or the client went away. */
+  /** The response's 'close': it finished or the client went away. */
   onClientClose(): void {
     if (!this.done) {
       this.done = true;

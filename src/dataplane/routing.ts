@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { FrontRequest } from './front.js';
 import type { TLSSocket } from 'node:tls';
 import type { CompiledListener, CompiledPort, CompiledRoute } from './compiled.js';
 import { normalizeHost } from './hostindex.js';
@@ -29,7 +29,7 @@ export interface RoutingTarget {
  * virtual host by Host, then the first matching route entry. Sets
  * target.listener when a listener matched.
  */
-export function resolveRoute(target: RoutingTarget, port: CompiledPort, req: IncomingMessage, host: string): CompiledRoute | RouteMiss {
+export function resolveRoute(target: RoutingTarget, port: CompiledPort, req: FrontRequest, host: string): CompiledRoute | RouteMiss {
   const listener = port.listeners.lookup(host);
   if (listener === undefined) return NO_LISTENER;
   target.listener = listener;

@@ -82,6 +82,12 @@ export interface DataPlaneOptions {
    * Without this option, SLUICE_UPSTREAM_CLIENT=undici|native in the environment decides.
    */
   readonly upstreamClient?: 'undici' | 'native';
+  /**
+   * HTTP/1.1 server for cleartext ports: 'native' (default: Sluice's own, see h1/server.ts)
+   * or 'node' (node:http). HTTPS ports use node:https. Without this option,
+   * SLUICE_HTTP_SERVER=native|node in the environment decides.
+   */
+  readonly httpServer?: 'native' | 'node';
   /** Idle keep-alive timeout for client connections. Default 60 s. */
   readonly keepAliveTimeoutMs?: number;
   /** TLS passthrough/terminate, TCP and UDP: kernel splicing, timeouts, UDP flow table. */

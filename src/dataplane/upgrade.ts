@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { FrontRequest } from './front.js';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -20,7 +20,7 @@ const STATUS_TEXT: Readonly<Record<number, string>> = {
 };
 
 /** Entry point for node:http's 'upgrade' event (WebSocket and other Upgrade requests). */
-export function handleUpgrade(rt: ProxyRuntime, port: CompiledPort, req: IncomingMessage, socket: Duplex, head: Buffer, tracked: Set<Duplex>): void {
+export function handleUpgrade(rt: ProxyRuntime, port: CompiledPort, req: FrontRequest, socket: Duplex, head: Buffer, tracked: Set<Duplex>): void {
   new UpgradeRequest(rt, port, req, socket, tracked).run(head);
 }
 
@@ -45,7 +45,7 @@ class UpgradeRequest {
   constructor(
     readonly rt: ProxyRuntime,
     readonly port: CompiledPort,
-    readonly req: IncomingMessage,
+    readonly req: FrontRequest,
     readonly socket: Duplex,
     readonly tracked: Set<Duplex>,
   ) {}

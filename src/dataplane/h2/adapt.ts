@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FrontRequest, FrontResponse } from '../front.js';
 import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { lowerName } from '../headers.js';
 
@@ -10,7 +10,7 @@ import { lowerName } from '../headers.js';
  * the request is the stream's Readable side and the response writes go
  * straight to it.
  */
-export function adaptRequest(req: Http2ServerRequest): IncomingMessage {
+export function adaptRequest(req: Http2ServerRequest): FrontRequest {
   const headers = req.headers;
   const authority = headers[':authority'] ?? headers.host;
   const raw = req.rawHeaders;
@@ -35,13 +35,13 @@ export function adaptRequest(req: Http2ServerRequest): IncomingMessage {
   // HTTP/1.1 body without a length goes out chunked anyway).
   if (!req.stream.endAfterHeaders && headers['content-length'] === undefined) headers['transfer-encoding'] = 'chunked';
   Object.defineProperty(req, 'rawHeaders', { value: out, configurable: true });
-  return req as unknown as IncomingMessage;
+  return req as unknown as FrontRequest;
 }
 
 /** Connection-specific headers are malformed in HTTP/2 (RFC 9113 §8.2.2): drop them at the last step. */
 const CONNECTION_SPECIFIC: ReadonlySet<string> = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade']);
 
-export function adaptResponse(res: Http2ServerResponse): ServerResponse {
+export function adaptResponse(res: Http2ServerResponse): FrontResponse {
   // node's typings omit the flat-array form that http2's writeHead accepts at run time.
   const writeHead = res.writeHead as unknown as (this: Http2ServerResponse, status: number, headers?: string[]) => Http2ServerResponse;
   const patched = function writeHeadH2(this: Http2ServerResponse, status: number, headers?: string[]): Http2ServerResponse {
@@ -57,5 +57,5 @@ export function adaptResponse(res: Http2ServerResponse): ServerResponse {
     return writeHead.call(this, status, headers);
   };
   Object.defineProperty(res, 'writeHead', { value: patched, configurable: true, writable: true });
-  return res as unknown as ServerResponse;
+  return res as unknown as FrontResponse;
 }

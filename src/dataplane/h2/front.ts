@@ -1,7 +1,6 @@
 import http2, { type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { Server as HttpServer } from 'node:http';
 import type { Server as HttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { CompiledPort } from '../compiled.js';
 import { handleRequest, type ProxyRuntime } from '../proxy.js';
@@ -85,7 +84,7 @@ export class H2Front {
   }
 
   /** Cleartext port: HTTP/2 prior-knowledge connections come here, the rest stay with `h1`. */
-  attachCleartext(h1: HttpServer): void {
+  attachCleartext(h1: NetServer): void {
     const h1Listeners = h1.listeners('connection') as Array<(socket: Socket) => void>;
     h1.removeAllListeners('connection');
     const toH1 = (socket: Socket): void => {

@@ -1,0 +1,82 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Socket } from 'node:net';
+import { Readable } from 'node:stream';
+
+/**
+ * One request read by the HTTP/1.1 server: the fields of node's
+ * IncomingMessage that the proxy reads (method, url, headers, rawHeaders,
+ * socket, httpVersion), and the body as this Readable's data.
+ */
+export class Http1Request extends Readable {
+  /** The whole message, body included, has been read. */
+  complete = false;
+  /** The client went away before the message was complete. */
+  aborted = false;
+  #headers: IncomingHttpHeaders | undefined;
+  /** Called when the consumer wants more body (the connection stops reading while the buffer is full). */
+  onWant: (() => void) | null = null;
+
+  constructor(
+    readonly socket: Socket,
+    readonly method: string,
+    readonly url: string,
+    readonly httpVersionMajor: number,
+    readonly httpVersionMinor: number,
+    readonly rawHeaders: string[],
+    /** The parser's verdict: HTTP/1.1 without `Connection: close`, or HTTP/1.0 with keep-alive. */
+    readonly shouldKeepAlive: boolean,
+    readonly upgrade: boolean,
+  ) {
+    super();
+  }
+
+  get httpVersion(): string {
+    return `${this.httpVersionMajor}.${this.httpVersionMinor}`;
+  }
+
+  /** Lower-case names, repeated fields combined as node:http combines them. */
+  get headers(): IncomingHttpHeaders {
+    return (this.#headers ??= headersObject(this.rawHeaders));
+  }
+
+  /** Whether the request announces a body (a length other than 0, or a transfer coding). */
+  get announcesBody(): boolean {
+    const h = this.headers;
+    const cl = h['content-length'];
+    if (cl !== undefined) return cl !== '0';
+    return h['transfer-encoding'] !== undefined;
+  }
+
+  override _read(): void {
+    this.onWant?.();
+  }
+}
+
+/** Fields whose repeats node:http drops (the first one wins). */
+const SINGLE: ReadonlySet<string> = new Set([
+  'age', 'authorization', 'content-length', 'content-type', 'etag', 'expires', 'from', 'host', 'if-modified-since',
+  'if-unmodified-since', 'last-modified', 'location', 'max-forwards', 'proxy-authorization', 'referer', 'retry-after',
+  'server', 'user-agent',
+]);
+
+/**
+ * node:http's header object: set-cookie as a list, cookie joined with "; ",
+ * the fields in SINGLE keep their first value, every other repeat is joined
+ * with ", ".
+ */
+export function headersObject(raw: readonly string[]): IncomingHttpHeaders {
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toLowerCase();
+    const value = raw[i + 1];
+    const prev = out[name];
+    if (prev === undefined) {
+      out[name] = name === 'set-cookie' ? [value] : value;
+    } else if (typeof prev !== 'string') {
+      prev.push(value);
+    } else if (!SINGLE.has(name)) {
+      out[name] = prev + (name === 'cookie' ? '; ' : ', ') + value;
+    }
+  }
+  return out as IncomingHttpHeaders;
+}

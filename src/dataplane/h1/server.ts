@@ -1,0 +1,94 @@
+import net, { type Socket } from 'node:net';
+import type { Logger } from '../../util/log.js';
+import { Http1Connection, type ConnectionHost } from './connection.js';
+import type { Http1Request } from './request.js';
+import type { Http1Response } from './response.js';
+
+export interface Http1Handlers {
+  request(req: Http1Request, res: Http1Response): void;
+  upgrade(req: Http1Request, socket: Socket, head: Buffer): void;
+}
+
+export interface Http1ServerOptions {
+  /** Connections without a request in progress are closed after this long. */
+  readonly keepAliveTimeoutMs: number;
+  readonly logger: Logger;
+}
+
+/**
+ * Sluice's own HTTP/1.1 server for cleartext ports: node's llhttp parser fed
+ * straight from the socket, and a response that writes the status line,
+ * headers and a small body with one write. node:http's server costs about
+ * three times as much CPU per request (IncomingMessage/ServerResponse
+ * streams, per-request timers and bookkeeping), which capped the proxy well
+ * below the benchmark goal. It serves what the proxy needs: keep-alive,
+ * pipelining (answered in order), request bodies with backpressure, chunked
+ * responses and trailers, Expect: 100-continue, and Upgrade hand-over.
+ *
+ * Idle connections (no request in progress) are closed after the
+ * keep-alive timeout by a sweep, not by a timer per request.
+ */
+export class Http1Server implements ConnectionHost {
+  readonly server: net.Server;
+  readonly connections = new Set<Http1Connection>();
+  readonly keepAliveTimeoutMs: number;
+  readonly logger: Logger;
+  readonly #sweepMs: number;
+  readonly #limitTicks: number;
+  #sweeper: NodeJS.Timeout | undefined;
+
+  constructor(opts: Http1ServerOptions, readonly handlers: Http1Handlers) {
+    this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs;
+    this.logger = opts.logger;
+    // node:http's own margin: a client reusing a connection right at the announced timeout still finds it open.
+    const ms = opts.keepAliveTimeoutMs + 1_000;
+    this.#sweepMs = Math.min(1_000, Math.max(25, Math.floor(ms / 8)));
+    this.#limitTicks = Math.max(1, Math.ceil(ms / this.#sweepMs));
+    // allowHalfOpen: the connection decides what a client's FIN means (see Http1Connection).
+    this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
+  }
+
+  accept(socket: Socket): void {
+    const conn = new Http1Connection(this, socket);
+    this.connections.add(conn);
+    if (this.#sweeper === undefined) {
+      this.#sweeper = setInterval(() => this.#sweep(), this.#sweepMs);
+      this.#sweeper.unref();
+    }
+  }
+
+  request(req: Http1Request, res: Http1Response): void {
+    this.handlers.request(req, res);
+  }
+
+  upgrade(req: Http1Request, socket: Socket, head: Buffer): void {
+    this.handlers.upgrade(req, socket, head);
+  }
+
+  connectionGone(conn: Http1Connection): void {
+    this.connections.delete(conn);
+    if (this.connections.size === 0) this.#stopSweep();
+  }
+
+  #sweep(): void {
+    for (const conn of this.connections) {
+      if (!conn.idle) conn.idleTicks = 0;
+      else if (++conn.idleTicks > this.#limitTicks) conn.socket.destroy();
+    }
+  }
+
+  #stopSweep(): void {
+    if (this.#sweeper !== undefined) clearInterval(this.#sweeper);
+    this.#sweeper = undefined;
+  }
+
+  /** Close every connection without a request in progress (shutdown calls this repeatedly). */
+  closeIdleConnections(): void {
+    for (const conn of this.connections) if (conn.idle) conn.socket.destroy();
+  }
+
+  closeAllConnections(): void {
+    for (const conn of this.connections) conn.socket.destroy();
+    this.#stopSweep();
+  }
+}
