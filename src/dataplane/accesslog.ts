@@ -87,10 +87,13 @@ export interface AccessLogWriterOptions {
 }
 
 const EAGAIN_RETRY_MS = 10;
+/** Lines are encoded into buffers of this size (a longer line gets its own). */
+const CHUNK_BYTES = 64 * 1024;
 
 /**
- * The built-in access log: one JSON line per request, appended to a string
- * buffer and written with asynchronous fs.write calls (libuv's thread pool),
+ * The built-in access log: one JSON line per request, encoded straight into
+ * a reusable byte buffer (no growing string to flatten and re-encode per
+ * batch) and written with asynchronous fs.write calls (libuv's thread pool),
  * one write in flight at a time, so the event loop never waits on the
  * destination (process.stdout.write is synchronous for files and pipes on
  * Linux). A batch goes out when it reaches flushBytes or flushMs after its
@@ -104,7 +107,14 @@ export class AccessLogWriter {
   readonly #flushBytes: number;
   readonly #flushMs: number;
   readonly #maxPending: number;
-  #buffer = '';
+  /** The buffer lines are encoded into; bytes from #start to #end are not sealed into #sealed yet. */
+  #current = Buffer.allocUnsafeSlow(CHUNK_BYTES);
+  #start = 0;
+  #end = 0;
+  /** Encoded lines waiting for the next write, in order. */
+  #sealed: Buffer[] = [];
+  /** Bytes logged and not yet handed to fs.write. */
+  #pending = 0;
   /** Bytes handed to fs.write and not yet confirmed. */
   #inFlight: Buffer | null = null;
   #timer: NodeJS.Timeout | undefined;
@@ -144,13 +154,24 @@ export class AccessLogWriter {
   /** Append one line (without its newline). */
   line(text: string): void {
     if (this.#closed) return;
-    if (this.#buffer.length > this.#maxPending) {
+    if (this.#pending > this.#maxPending) {
       this.dropped++;
       return;
     }
-    this.#buffer += `${text}\n`;
+    // UTF-8 needs at most 3 bytes per UTF-16 unit, plus the newline.
+    const room = text.length * 3 + 1;
+    if (this.#end + room > this.#current.length) {
+      this.#seal();
+      this.#current = Buffer.allocUnsafeSlow(Math.max(CHUNK_BYTES, room));
+      this.#start = 0;
+      this.#end = 0;
+    }
+    const n = this.#current.write(text, this.#end, 'utf8');
+    this.#current[this.#end + n] = 10;
+    this.#end += n + 1;
+    this.#pending += n + 1;
     if (this.#inFlight !== null) return;
-    if (this.#buffer.length >= this.#flushBytes) {
+    if (this.#pending >= this.#flushBytes) {
       this.#write();
     } else if (this.#timer === undefined) {
       this.#timer = setTimeout(this.#onTimer, this.#flushMs);
@@ -162,9 +183,8 @@ export class AccessLogWriter {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#inFlight !== null || this.#buffer.length === 0) return;
-    const data = Buffer.from(this.#buffer, 'utf8');
-    this.#buffer = '';
+    if (this.#inFlight !== null || this.#pending === 0) return;
+    const data = this.#take();
     this.#inFlight = data;
     fs.write(this.#fd, data, 0, data.length, null, this.#onWritten);
   }
@@ -206,8 +226,8 @@ export class AccessLogWriter {
       for (const w of this.#idleWaiters.splice(0)) w();
       return;
     }
-    if (this.#buffer.length === 0) return;
-    if (this.#buffer.length >= this.#flushBytes || this.#closed) this.#write();
+    if (this.#pending === 0) return;
+    if (this.#pending >= this.#flushBytes || this.#closed) this.#write();
     else if (this.#timer === undefined) this.#timer = setTimeout(this.#onTimer, this.#flushMs);
   }
 
@@ -220,9 +240,8 @@ export class AccessLogWriter {
       clearTimeout(this.#timer);
       this.#timer = undefined;
     }
-    if (this.#buffer.length === 0) return;
-    const data = Buffer.from(this.#buffer, 'utf8');
-    this.#buffer = '';
+    if (this.#pending === 0) return;
+    const data = this.#take();
     let off = 0;
     // Bounded: a destination that stays full for ~1 s loses the rest rather than hanging shutdown.
     for (let tries = 0; off < data.length && tries < 100; ) {
@@ -237,6 +256,22 @@ export class AccessLogWriter {
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, EAGAIN_RETRY_MS);
       }
     }
+  }
+
+  /** The bytes encoded since the last seal become a batch entry (the buffer keeps filling after them). */
+  #seal(): void {
+    if (this.#end === this.#start) return;
+    this.#sealed.push(this.#current.subarray(this.#start, this.#end));
+    this.#start = this.#end;
+  }
+
+  /** Everything logged and not yet written, as one buffer. */
+  #take(): Buffer {
+    this.#seal();
+    const parts = this.#sealed;
+    this.#sealed = [];
+    this.#pending = 0;
+    return parts.length === 1 ? parts[0] : Buffer.concat(parts);
   }
 
   /** Write everything buffered so far (after the write in flight, keeping the order); logging goes on. */

@@ -14,6 +14,10 @@ export interface FrontRequest extends Readable {
   readonly headers: IncomingHttpHeaders;
   readonly rawHeaders: string[];
   readonly socket: Socket;
+  /** The client's address as X-Forwarded-For shows it, when the server already knows it (else from socket). */
+  readonly clientIp?: string;
+  /** rawHeaders' names lower-cased, aligned with rawHeaders' name slots, when the server already has them. */
+  readonly lowerHeaderNames?: readonly string[];
 }
 
 /**

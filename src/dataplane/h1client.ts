@@ -5,6 +5,7 @@ import type { Logger } from '../util/log.js';
 import { SluiceError } from '../errors.js';
 import { DispatchControllerBase } from './dispatch-controller.js';
 import type { UpstreamDispatchOptions } from './upstreams.js';
+import { writeDirect } from './h1/direct-write.js';
 import { consumeSocket, HTTPParser, startReading, stopReading, type NativeParser } from './h1/llhttp.js';
 
 /**
@@ -375,13 +376,13 @@ class Connection {
     const body = opts.body as Readable | null | undefined;
     if (body === null || body === undefined) {
       this.bodyDone = true;
-      socket.write(`${head}\r\n`, 'latin1');
+      writeDirect(socket, `${head}\r\n`);
       return;
     }
     this.bodyDone = false;
     this.bodyStream = body;
     const chunked = !hasLength;
-    socket.write(chunked ? `${head}transfer-encoding: chunked\r\n\r\n` : `${head}\r\n`, 'latin1');
+    writeDirect(socket, chunked ? `${head}transfer-encoding: chunked\r\n\r\n` : `${head}\r\n`);
     pumpBody(this, body, chunked, this.exchange);
   }
 

@@ -4,6 +4,8 @@
  * ServerResponse.writeHead all accept) so nothing is converted twice.
  */
 
+import type { FrontRequest } from './front.js';
+
 const lowerCache = new Map<string, string>();
 const LOWER_CACHE_MAX = 4096;
 
@@ -54,14 +56,14 @@ function connectionTokens(value: string): Set<string> | undefined {
  * a single Host / Content-Length, X-Forwarded-For appended (with `clientIp`)
  * and X-Forwarded-Proto / X-Forwarded-Host set. Host is always the first pair.
  */
-export function buildRequestHeaders(raw: readonly string[], host: string, clientIp: string, proto: string): string[] {
+export function buildRequestHeaders(raw: readonly string[], host: string, clientIp: string, proto: string, lowerNames?: readonly string[]): string[] {
   const out: string[] = ['host', host];
   let xff: string | undefined;
   let connection: string | undefined;
   let sawContentLength = false;
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i];
-    const lower = lowerName(name);
+    const lower = lowerNames === undefined ? lowerName(name) : lowerNames[i];
     if (HOP_BY_HOP_REQUEST.has(lower)) {
       if (lower === 'connection') connection = raw[i + 1];
       continue;
@@ -90,6 +92,12 @@ export function buildRequestHeaders(raw: readonly string[], host: string, client
     'x-forwarded-host', host,
   );
   return out;
+}
+
+/** The upstream request headers of a client request (see buildRequestHeaders); `host` when it sent none. */
+export function upstreamRequestHeaders(req: FrontRequest, host: string, proto: string): string[] {
+  const ip = req.clientIp ?? clientAddress(req.socket.remoteAddress);
+  return buildRequestHeaders(req.rawHeaders, req.headers.host ?? host, ip, proto, req.lowerHeaderNames);
 }
 
 /** Remove, in place, every pair whose lower-cased name is in `names`. */

@@ -6,7 +6,7 @@ import { formatHttpLine, isoTime, microsAsMillis, type AccessLogWriter } from '.
 import type { CompiledAction, CompiledBackend, CompiledListener, CompiledPort, CompiledRoute, RequestOp } from './compiled.js';
 import { corsResponseHeaders, isPreflight, originAllowed, preflightHeaders } from './cors.js';
 import { ClientAbortError, classifyUpstreamError, errorCode, RetryAbortError, UpstreamTimeoutError, type UpstreamFailure } from './errors.js';
-import { applyHeaderModifier, buildRequestHeaders, clientAddress, responseHeadersFromObject, responseHeadersFromRaw, setHost } from './headers.js';
+import { applyHeaderModifier, responseHeadersFromObject, responseHeadersFromRaw, setHost, upstreamRequestHeaders } from './headers.js';
 import { NativeH1Upstream, type RawResponseHandler } from './h1client.js';
 import { normalizeHost } from './hostindex.js';
 import type { DataPlaneMetrics, MetricHolder } from './metrics.js';
@@ -165,7 +165,7 @@ class ProxyRequest implements RawResponseHandler {
     }
 
     this.upstreamPath = url.charCodeAt(0) === 47 ? url : absoluteToOrigin(url);
-    const headers = buildRequestHeaders(req.rawHeaders, req.headers.host ?? host, clientAddress(req.socket.remoteAddress), this.port.scheme);
+    const headers = upstreamRequestHeaders(req, host, this.port.scheme);
     this.upstreamHeaders = headers;
     this.hasBody = requestHasBody(req);
     let mirrors: MirrorCopy[] | undefined;

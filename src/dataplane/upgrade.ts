@@ -5,7 +5,7 @@ import tls from 'node:tls';
 import { isoTime } from './accesslog.js';
 import type { CompiledListener, CompiledPort, CompiledRoute } from './compiled.js';
 import { errorCode, classifyUpstreamError } from './errors.js';
-import { applyHeaderModifier, buildRequestHeaders, clientAddress, setHost } from './headers.js';
+import { applyHeaderModifier, setHost, upstreamRequestHeaders } from './headers.js';
 import { normalizeHost } from './hostindex.js';
 import { modifyPath, splitTarget } from './paths.js';
 import type { ProxyRuntime } from './proxy.js';
@@ -75,7 +75,7 @@ class UpgradeRequest {
     if (ep === undefined) return this.answer(503, 'no_endpoints', 'no healthy upstream\n');
     this.upstream = ep;
 
-    const headers = buildRequestHeaders(req.rawHeaders, req.headers.host ?? host, clientAddress(req.socket.remoteAddress), this.port.scheme);
+    const headers = upstreamRequestHeaders(req, host, this.port.scheme);
     let path = url.charCodeAt(0) === 47 ? url : (() => { const t = splitTarget(url); return t.path + t.query; })();
     for (const ops of [a.requestOps, backend.requestOps]) {
       for (const op of ops) {

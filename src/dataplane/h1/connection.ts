@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../util/log.js';
 import { consumeSocket, HTTPParser, METHODS, startReading, stopReading, type NativeParser, type ParseError } from './llhttp.js';
+import { clientAddress } from '../headers.js';
 import { Http1Request } from './request.js';
 import { Http1Response, type ResponseOwner } from './response.js';
 
@@ -46,6 +47,7 @@ export class Http1Connection implements ResponseOwner {
   #stopped = false;
   #errorAfterActive: ParseError | null = null;
   #gone = false;
+  #clientIp: string | undefined;
 
   readonly #onData = (d: Buffer): void => this.#executeChunk(d);
   readonly #onEnd = (): void => this.#clientEnded();
@@ -148,7 +150,8 @@ export class Http1Connection implements ResponseOwner {
     }
     const target = url ?? this.#url;
     this.#url = '';
-    const req = new Http1Request(this.socket, METHODS[method] ?? 'GET', target, major, minor, raw ?? [], keepAlive, upgrade);
+    this.#clientIp ??= clientAddress(this.socket.remoteAddress);
+    const req = new Http1Request(this.socket, METHODS[method] ?? 'GET', target, major, minor, raw ?? [], keepAlive, upgrade, this.#clientIp);
     if (upgrade) {
       // Hand the connection over once this read is parsed (the parser stops after the head).
       this.#upgrade = req;
@@ -168,7 +171,7 @@ export class Http1Connection implements ResponseOwner {
   #body(chunk: Buffer): void {
     const req = this.#reading;
     if (req === null || req.destroyed) return;
-    if (!req.push(chunk)) {
+    if (!req.pushBody(chunk)) {
       this.#bodyFull = true;
       this.#pause();
     }
@@ -177,9 +180,7 @@ export class Http1Connection implements ResponseOwner {
   #messageComplete(): void {
     const req = this.#reading;
     this.#reading = null;
-    if (req === null) return;
-    req.complete = true;
-    if (!req.destroyed) req.push(null);
+    req?.finishBody();
   }
 
   // ---- requests and responses ----
@@ -352,8 +353,7 @@ export class Http1Connection implements ResponseOwner {
     socket.off('drain', this.#onDrain);
     // Neither flowing nor paused: the new owner's first 'data' listener or pipe() starts the flow.
     (socket as unknown as { readableFlowing: boolean | null }).readableFlowing = null;
-    req.complete = true;
-    req.push(null);
+    req.finishBody();
     this.#forget();
     this.host.upgrade(req, socket, head);
   }

@@ -13,8 +13,13 @@ export class Http1Request extends Readable {
   /** The client went away before the message was complete. */
   aborted = false;
   #headers: IncomingHttpHeaders | undefined;
+  #lowerNames: string[] | undefined;
   /** Called when the consumer wants more body (the connection stops reading while the buffer is full). */
   onWant: (() => void) | null = null;
+  /** Someone reads the body, or body bytes were pushed: the end must be pushed too. */
+  #bodyInUse = false;
+  /** The message is complete but nobody read the (empty) body yet: the end is pushed on the first read. */
+  #endDeferred = false;
 
   constructor(
     readonly socket: Socket,
@@ -26,6 +31,8 @@ export class Http1Request extends Readable {
     /** The parser's verdict: HTTP/1.1 without `Connection: close`, or HTTP/1.0 with keep-alive. */
     readonly shouldKeepAlive: boolean,
     readonly upgrade: boolean,
+    /** The client's address as X-Forwarded-For shows it (the connection works it out once). */
+    readonly clientIp: string,
   ) {
     super();
   }
@@ -36,7 +43,17 @@ export class Http1Request extends Readable {
 
   /** Lower-case names, repeated fields combined as node:http combines them. */
   get headers(): IncomingHttpHeaders {
-    return (this.#headers ??= headersObject(this.rawHeaders));
+    if (this.#headers === undefined) {
+      this.#lowerNames = new Array<string>(this.rawHeaders.length);
+      this.#headers = headersObject(this.rawHeaders, this.#lowerNames);
+    }
+    return this.#headers;
+  }
+
+  /** rawHeaders' names lower-cased (name slots only), shared with the upstream header builder. */
+  get lowerHeaderNames(): readonly string[] {
+    if (this.#lowerNames === undefined) void this.headers;
+    return this.#lowerNames!;
   }
 
   /** Whether the request announces a body (a length other than 0, or a transfer coding). */
@@ -47,7 +64,31 @@ export class Http1Request extends Readable {
     return h['transfer-encoding'] !== undefined;
   }
 
+  /** Body bytes from the parser; false when the reader's buffer is full. */
+  pushBody(chunk: Buffer): boolean {
+    this.#bodyInUse = true;
+    return this.push(chunk);
+  }
+
+  /**
+   * The message is complete. Ending a Readable costs more than the rest of a
+   * bodiless request (end-of-stream is scheduled on the next tick), so for a
+   * body nobody has read, the end is pushed only when someone starts reading.
+   */
+  finishBody(): void {
+    this.complete = true;
+    if (this.destroyed) return;
+    if (this.#bodyInUse) this.push(null);
+    else this.#endDeferred = true;
+  }
+
   override _read(): void {
+    this.#bodyInUse = true;
+    if (this.#endDeferred) {
+      this.#endDeferred = false;
+      this.push(null);
+      return;
+    }
     this.onWant?.();
   }
 }
@@ -64,10 +105,11 @@ const SINGLE: ReadonlySet<string> = new Set([
  * the fields in SINGLE keep their first value, every other repeat is joined
  * with ", ".
  */
-export function headersObject(raw: readonly string[]): IncomingHttpHeaders {
+export function headersObject(raw: readonly string[], lowerNames?: string[]): IncomingHttpHeaders {
   const out: Record<string, string | string[]> = {};
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toLowerCase();
+    if (lowerNames !== undefined) lowerNames[i] = name;
     const value = raw[i + 1];
     const prev = out[name];
     if (prev === undefined) {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import { SluiceError } from '../../errors.js';
+import { writeDirect } from './direct-write.js';
 import type { Http1Request } from './request.js';
 
 /** The connection a response writes to. */
@@ -175,7 +176,7 @@ export class Http1Response extends EventEmitter {
     if (!this.#hasBody || body === undefined || body.length === 0) {
       const head = this.#takeHead();
       const text = head + (this.#hasBody ? tail : '');
-      if (text.length !== 0) this.owner.socket.write(text, 'latin1');
+      if (text.length !== 0) writeDirect(this.owner.socket, text);
     } else if (this.#chunked) {
       this.#send(`${body.length.toString(16)}\r\n`, body, `\r\n${tail}`);
     } else {
@@ -215,7 +216,7 @@ export class Http1Response extends EventEmitter {
 
   #flushHead(): boolean | undefined {
     if (this.#head === null) return undefined;
-    return this.owner.socket.write(this.#takeHead(), 'latin1');
+    return writeDirect(this.owner.socket, this.#takeHead());
   }
 
   /** prefix + body + suffix (prefix/suffix latin1 framing), after the pending head, in as few writes as sensible. */
@@ -227,7 +228,7 @@ export class Http1Response extends EventEmitter {
       out.write(head, 0, 'latin1');
       body.copy(out, head.length);
       if (suffix.length !== 0) out.write(suffix, head.length + body.length, 'latin1');
-      return socket.write(out);
+      return writeDirect(socket, out);
     }
     socket.cork();
     if (head.length !== 0) socket.write(head, 'latin1');
