@@ -39,8 +39,8 @@ changes are applied without dropping in-flight requests.
                           HTTP/1.1 client for plain-HTTP upstreams (default native, or the
                           SLUICE_UPSTREAM_CLIENT environment variable); TLS upstreams use undici
   --http-server native|node
-                          HTTP/1.1 server for cleartext listeners (default native: Sluice's own,
-                          or the SLUICE_HTTP_SERVER environment variable); HTTPS uses node:https
+                          HTTP/1.1 server of HTTP and HTTPS listeners: native (default: Sluice's
+                          own on node's parser) or node (node:http/https); or SLUICE_HTTP_SERVER
 ${KUBERNETES_RUN_HELP}`;
 
 export interface RunningGateway {

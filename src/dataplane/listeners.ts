@@ -7,7 +7,7 @@ import type { CompiledPort } from './compiled.js';
 import type { DataPlaneMetrics } from './metrics.js';
 import type { FrontRequest } from './front.js';
 import { handleRequest, type ProxyRuntime } from './proxy.js';
-import type { TLSSocket } from 'node:tls';
+import tls, { type TLSSocket } from 'node:tls';
 import type { PortTls } from './compiled.js';
 import { clientAllowed, SERVER_TLS_OPTIONS } from './tls.js';
 import { handleUpgrade } from './upgrade.js';
@@ -18,7 +18,7 @@ import { Http1Server } from './h1/server.js';
 export interface PortServerOptions {
   readonly keepAliveTimeoutMs: number;
   readonly metrics: DataPlaneMetrics | undefined;
-  /** Cleartext HTTP/1.1: Sluice's own server (h1/server.ts, the default) or node:http. HTTPS ports use node:https. */
+  /** HTTP/1.1 on HTTP and HTTPS ports: Sluice's own server (h1/server.ts, the default) or node:http(s). */
   readonly httpServer?: 'native' | 'node' | undefined;
 }
 
@@ -51,16 +51,24 @@ export class PortServer {
   constructor(readonly rt: ProxyRuntime, state: CompiledPort, opts: PortServerOptions) {
     this.state = state;
     this.protocol = state.protocol;
+    this.h2 = new H2Front(rt, () => this.state, { idleTimeoutMs: opts.keepAliveTimeoutMs });
     const onUpgrade = (req: FrontRequest, socket: Duplex, head: Buffer): void => handleUpgrade(rt, this.state, req, socket, head, this.upgraded);
-    if (state.protocol === 'HTTP' && (opts.httpServer ?? 'native') === 'native') {
+    if (state.protocol === 'HTTPS') this.#fallbackKey = defaultContextKey(state.tls);
+    if ((opts.httpServer ?? 'native') === 'native') {
       this.#keepAlive = undefined;
-      this.#native = new Http1Server({ keepAliveTimeoutMs: opts.keepAliveTimeoutMs, logger: rt.logger }, {
+      const h1 = new Http1Server({ keepAliveTimeoutMs: opts.keepAliveTimeoutMs, logger: rt.logger }, {
         request: (req, res) => handleRequest(rt, this.state, req, res),
         upgrade: onUpgrade,
       });
-      this.server = this.#native.server;
-      this.h2 = new H2Front(rt, () => this.state, { idleTimeoutMs: opts.keepAliveTimeoutMs });
-      this.h2.attachCleartext(this.server);
+      this.#native = h1;
+      if (state.protocol === 'HTTPS') {
+        const server = tls.createServer({ ...this.#tlsOptions(), noDelay: true }, (socket: TLSSocket) => h1.accept(socket));
+        this.server = server;
+        this.#wireTls(server);
+      } else {
+        this.server = h1.server;
+        this.h2.attachCleartext(this.server);
+      }
       this.#countConnections(opts.metrics);
       return;
     }
@@ -82,31 +90,18 @@ export class PortServer {
       (res as ServerResponseInternals)._keepAliveTimeout = keepAliveMs;
       handleRequest(rt, this.state, req, res);
     };
+    let server: http.Server;
     if (state.protocol === 'HTTPS') {
-      this.#fallbackKey = defaultContextKey(state.tls);
-      this.server = https.createServer({
-        ...serverOptions,
-        ...SERVER_TLS_OPTIONS,
-        ALPNProtocols: [...ALPN_H2_AND_H1],
-        ...defaultContextOptions(state.tls),
-        SNICallback: (servername, cb) => {
-          try {
-            cb(null, this.state.tls?.contextFor(servername));
-          } catch (err) {
-            cb(err as Error, undefined);
-          }
-        },
-      }, onRequest);
+      const httpsServer = https.createServer({ ...serverOptions, ...this.#tlsOptions() }, onRequest);
+      this.#wireTls(httpsServer);
+      server = httpsServer;
     } else {
-      this.server = http.createServer(serverOptions, onRequest);
+      server = http.createServer(serverOptions, onRequest);
+      this.h2.attachCleartext(server);
     }
-    this.h2 = new H2Front(rt, () => this.state, { idleTimeoutMs: opts.keepAliveTimeoutMs });
-    if (this.server instanceof https.Server) {
-      this.h2.attachTls(this.server);
-      this.#gateClientCertificates(this.server);
-    } else this.h2.attachCleartext(this.server);
-    this.server.on('upgrade', onUpgrade);
-    this.server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
+    this.server = server;
+    server.on('upgrade', onUpgrade);
+    server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (err.code === 'ECONNRESET' || !socket.writable) {
         socket.destroy();
         return;
@@ -114,6 +109,28 @@ export class PortServer {
       socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
     });
     this.#countConnections(opts.metrics);
+  }
+
+  /** TLS options of an HTTPS port: the default certificate and client CAs, ALPN h2 + http/1.1, SNI per listener. */
+  #tlsOptions(): tls.TlsOptions {
+    return {
+      ...SERVER_TLS_OPTIONS,
+      ALPNProtocols: [...ALPN_H2_AND_H1],
+      ...defaultContextOptions(this.state.tls),
+      SNICallback: (servername, cb) => {
+        try {
+          cb(null, this.state.tls?.contextFor(servername));
+        } catch (err) {
+          cb(err as Error, undefined);
+        }
+      },
+    };
+  }
+
+  /** ALPN h2 connections go to HTTP/2, the rest to the HTTP/1.1 server; both behind the client certificate gate. */
+  #wireTls(server: tls.Server): void {
+    this.h2.attachTls(server);
+    this.#gateClientCertificates(server);
   }
 
   #countConnections(metrics: DataPlaneMetrics | undefined): void {
@@ -134,7 +151,7 @@ export class PortServer {
    * Refuse handshakes whose listener requires a valid client certificate and
    * did not get one, before HTTP/1.1 or HTTP/2 sees the connection.
    */
-  #gateClientCertificates(server: https.Server): void {
+  #gateClientCertificates(server: tls.Server): void {
     const next = server.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
     server.removeAllListeners('secureConnection');
     server.on('secureConnection', (socket: TLSSocket) => {
@@ -199,7 +216,7 @@ export class PortServer {
     const key = defaultContextKey(state.tls);
     if (key !== this.#fallbackKey) {
       this.#fallbackKey = key;
-      (this.server as https.Server).setSecureContext({ ...SERVER_TLS_OPTIONS, ...defaultContextOptions(state.tls) });
+      (this.server as tls.Server).setSecureContext({ ...SERVER_TLS_OPTIONS, ...defaultContextOptions(state.tls) });
     }
   }
 

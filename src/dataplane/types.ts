@@ -83,8 +83,8 @@ export interface DataPlaneOptions {
    */
   readonly upstreamClient?: 'undici' | 'native';
   /**
-   * HTTP/1.1 server for cleartext ports: 'native' (default: Sluice's own, see h1/server.ts)
-   * or 'node' (node:http). HTTPS ports use node:https. Without this option,
+   * HTTP/1.1 server of HTTP and HTTPS ports: 'native' (default: Sluice's own, see h1/server.ts)
+   * or 'node' (node:http / node:https). Without this option,
    * SLUICE_HTTP_SERVER=native|node in the environment decides.
    */
   readonly httpServer?: 'native' | 'node';

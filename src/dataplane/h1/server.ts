@@ -16,8 +16,8 @@ export interface Http1ServerOptions {
 }
 
 /**
- * Sluice's own HTTP/1.1 server for cleartext ports: node's llhttp parser fed
- * straight from the socket, and a response that writes the status line,
+ * Sluice's own HTTP/1.1 server: node's llhttp parser fed straight from the
+ * socket (HTTP ports) or TLS stream (HTTPS ports accept() their TLS sockets), and a response that writes the status line,
  * headers and a small body with one write. node:http's server costs about
  * three times as much CPU per request (IncomingMessage/ServerResponse
  * streams, per-request timers and bookkeeping), which capped the proxy well

@@ -1,7 +1,6 @@
 import http2, { type Http2Server, type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Session, type ServerHttp2Stream } from 'node:http2';
-import type { Server as HttpsServer } from 'node:https';
 import type { Server as NetServer, Socket } from 'node:net';
-import type { TLSSocket } from 'node:tls';
+import type { Server as TlsServer, TLSSocket } from 'node:tls';
 import type { CompiledPort } from '../compiled.js';
 import { handleRequest, type ProxyRuntime } from '../proxy.js';
 import { adaptRequest, adaptResponse } from './adapt.js';
@@ -95,7 +94,7 @@ export class H2Front {
   }
 
   /** HTTPS port: connections that negotiated ALPN "h2" come here, the rest stay with `h1`. */
-  attachTls(h1: HttpsServer): void {
+  attachTls(h1: TlsServer): void {
     const h1Listeners = h1.listeners('secureConnection') as Array<(socket: TLSSocket) => void>;
     h1.removeAllListeners('secureConnection');
     h1.on('secureConnection', (socket: TLSSocket) => {
