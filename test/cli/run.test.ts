@@ -34,6 +34,15 @@ t.test('--tcp-idle-timeout must be a non-negative number of seconds, file mode o
   await t.rejects(runServe(['--config', '/nonexistent.yaml', '--ebpf', 'maybe'], io), { code: 'ERR_SLUICE_USAGE' });
 });
 
+t.test('--http-server and --upstream-client take only their two values', async (t) => {
+  const io = { stdout: new Sink(), stderr: new Sink() };
+  await t.rejects(runServe(['--config', '/nonexistent.yaml', '--http-server', 'apache'], io), { code: 'ERR_SLUICE_USAGE', message: /--http-server/ });
+  await t.rejects(runServe(['--config', '/nonexistent.yaml', '--upstream-client', 'curl'], io), { code: 'ERR_SLUICE_USAGE', message: /--upstream-client/ });
+  const help = new Sink();
+  await runServe(['--help'], { stdout: help, stderr: new Sink() });
+  t.match(help.text, /--http-server native\|node/, '--http-server described');
+});
+
 t.test('startGateway({tcpIdleTimeoutMs}) reaches the L4 data plane: an idle TCPRoute connection is closed', async (t) => {
   const backend = net.createServer((s) => {
     s.on('error', () => undefined);
