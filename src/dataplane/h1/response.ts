@@ -16,15 +16,55 @@ export interface ResponseOwner {
 
 export class ResponseHeadError extends SluiceError {}
 
-/** RFC 9110 token: a valid field name. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-/** What node:http also refuses in a field value: controls other than tab, and anything past latin1. */
-const INVALID_VALUE = /[^\t\x20-\x7e\x80-\xff]/;
+/** Characters of an RFC 9110 token (a valid field name), by code. */
+const TOKEN_CHAR = new Uint8Array(128);
+for (const c of "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz") TOKEN_CHAR[c.charCodeAt(0)] = 1;
+
+/** A loop, not a regex: it runs for every header of every response, and short names are the norm. */
+function isToken(name: string): boolean {
+  const n = name.length;
+  if (n === 0) return false;
+  for (let i = 0; i < n; i++) {
+    const c = name.charCodeAt(i);
+    if (c >= 128 || TOKEN_CHAR[c] === 0) return false;
+  }
+  return true;
+}
+
+/** What node:http also refuses in a field value: controls other than tab, DEL, and anything past latin1. */
+function isFieldValue(value: string): boolean {
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09) || c === 0x7f || c > 0xff) return false;
+  }
+  return true;
+}
 const CONNECTION_CLOSE = /(?:^|\W)close(?:$|\W)/i;
 const CHUNKED = /(?:^|\W)chunked(?:$|\W)/i;
 /** Below this many bytes the head and the body are copied into one buffer (one write, no writev). */
 const COALESCE_MAX = 16 * 1024;
 const LAST_CHUNK = '0\r\n\r\n';
+
+const statusLines = new Map<number, string>();
+function statusLine(status: number): string {
+  let line = statusLines.get(status);
+  if (line === undefined) {
+    line = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    statusLines.set(status, line);
+  }
+  return line;
+}
+
+let keepAliveMs = -1;
+let keepAliveText = '';
+/** `Connection: keep-alive` and `Keep-Alive: timeout=N` (none for 0), built once per timeout value. */
+function keepAliveLines(ms: number): string {
+  if (ms !== keepAliveMs) {
+    keepAliveMs = ms;
+    keepAliveText = `Connection: keep-alive\r\n${ms > 0 ? `Keep-Alive: timeout=${Math.floor(ms / 1000)}\r\n` : ''}`;
+  }
+  return keepAliveText;
+}
 
 let dateCache = '';
 let dateUntil = 0;
@@ -69,7 +109,7 @@ export class Http1Response extends EventEmitter {
   writeHead(status: number, headers?: readonly string[]): this {
     if (this.headersSent) throw new ResponseHeadError('ERR_HTTP_HEADERS_SENT', 'response headers were already sent');
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new ResponseHeadError('ERR_HTTP_INVALID_STATUS_CODE', `invalid status code ${status}`);
-    let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
+    let head = statusLine(status);
     let hasLength = false;
     let hasCoding = false;
     let hasConnection = false;
@@ -81,11 +121,13 @@ export class Http1Response extends EventEmitter {
       for (let i = 0; i < headers.length; i += 2) {
         const name = headers[i];
         const value = headers[i + 1];
-        if (!TOKEN.test(name)) throw new ResponseHeadError('ERR_INVALID_HTTP_TOKEN', `invalid header name ${JSON.stringify(name)}`);
-        if (INVALID_VALUE.test(value)) throw new ResponseHeadError('ERR_INVALID_CHAR', `invalid character in header ${JSON.stringify(name)}`);
+        if (!isToken(name)) throw new ResponseHeadError('ERR_INVALID_HTTP_TOKEN', `invalid header name ${JSON.stringify(name)}`);
+        if (!isFieldValue(value)) throw new ResponseHeadError('ERR_INVALID_CHAR', `invalid character in header ${JSON.stringify(name)}`);
         head += `${name}: ${value}\r\n`;
+        // Only these lengths can be a name that matters here (date 4, connection/keep-alive 10,
+        // content-length 14, transfer-encoding 17): no lower-casing of the others.
         const len = name.length;
-        if (len < 4 || len > 17) continue;
+        if (len !== 4 && len !== 10 && len !== 14 && len !== 17) continue;
         switch (name.toLowerCase()) {
           case 'content-length':
             hasLength = true;
@@ -121,9 +163,7 @@ export class Http1Response extends EventEmitter {
     let keepAlive = this.#keepAlive && !close;
     if (!hasConnection) {
       if (keepAlive && (hasLength || chunkedByDefault)) {
-        head += 'Connection: keep-alive\r\n';
-        const ms = this.owner.keepAliveTimeoutMs;
-        if (ms > 0 && !hasKeepAlive) head += `Keep-Alive: timeout=${Math.floor(ms / 1000)}\r\n`;
+        head += hasKeepAlive ? 'Connection: keep-alive\r\n' : keepAliveLines(this.owner.keepAliveTimeoutMs);
       } else {
         keepAlive = false;
         head += 'Connection: close\r\n';
@@ -190,7 +230,7 @@ export class Http1Response extends EventEmitter {
   addTrailers(trailers: Record<string, string>): void {
     for (const name in trailers) {
       const value = trailers[name];
-      if (!TOKEN.test(name) || INVALID_VALUE.test(value)) throw new ResponseHeadError('ERR_INVALID_CHAR', `invalid trailer ${JSON.stringify(name)}`);
+      if (!isToken(name) || !isFieldValue(value)) throw new ResponseHeadError('ERR_INVALID_CHAR', `invalid trailer ${JSON.stringify(name)}`);
     }
     this.#trailers = { ...this.#trailers, ...trailers };
   }
