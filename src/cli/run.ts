@@ -94,9 +94,8 @@ export async function runServe(argv: readonly string[], io: CliIO): Promise<numb
   if (tcpIdleTimeoutMs !== undefined && (idleRaw!.trim() === '' || !Number.isFinite(tcpIdleTimeoutMs) || tcpIdleTimeoutMs < 0)) {
     throw new UsageError('--tcp-idle-timeout must be a number of seconds (0 = never)');
   }
-  if (tcpIdleTimeoutMs !== undefined && values.kubernetes) throw new UsageError('--tcp-idle-timeout is not supported with --kubernetes yet');
   const gw = values.kubernetes
-    ? await (await import('../k8s/cli.js')).startKubernetesFromArgs(values, common)
+    ? await (await import('../k8s/cli.js')).startKubernetesFromArgs(values, { ...common, ...(tcpIdleTimeoutMs !== undefined ? { tcpIdleTimeoutMs } : {}) })
     : await startGateway({ ...common, config: values.config!, ...(ebpf ? { ebpf } : {}), ...(tcpIdleTimeoutMs !== undefined ? { tcpIdleTimeoutMs } : {}) });
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

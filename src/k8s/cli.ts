@@ -15,13 +15,24 @@ export interface KubernetesRunValues {
   readonly ebpf?: string;
 }
 
+/** Options `sluice run` shares between file and Kubernetes mode. */
+export interface KubernetesCommonOptions {
+  readonly admin: string;
+  readonly controllerName?: string;
+  readonly logLevel?: string;
+  readonly drainMs?: number;
+  readonly accessLog?: AccessLogDestination;
+  /** Idle timeout of L4 connections relayed in userspace (--tcp-idle-timeout). */
+  readonly tcpIdleTimeoutMs?: number;
+}
+
 const SERVICE_TYPES: readonly ServiceTypeOption[] = ['LoadBalancer', 'NodePort', 'ClusterIP', 'None'];
 const EBPF_MODES: readonly EbpfOption[] = ['auto', 'on', 'off'];
 
 /** Validate the flags and turn them into startKubernetesGateway options. */
 export function kubernetesOptionsFromArgs(
   values: KubernetesRunValues,
-  common: { admin: string; controllerName?: string; logLevel?: string; drainMs?: number; accessLog?: AccessLogDestination },
+  common: KubernetesCommonOptions,
 ): KubernetesGatewayOptions {
   const serviceType = values['service-type'] ?? 'LoadBalancer';
   if (!SERVICE_TYPES.includes(serviceType as ServiceTypeOption)) {
@@ -58,7 +69,7 @@ export function parsePairs(items: readonly string[], flag: string): Record<strin
 /** The `sluice run --kubernetes` branch. */
 export function startKubernetesFromArgs(
   values: KubernetesRunValues,
-  common: { admin: string; controllerName?: string; logLevel?: string; drainMs?: number; accessLog?: AccessLogDestination },
+  common: KubernetesCommonOptions,
 ): Promise<RunningKubernetesGateway> {
   return startKubernetesGateway(kubernetesOptionsFromArgs(values, common));
 }

@@ -72,6 +72,8 @@ export interface KubernetesGatewayOptions {
    * option (the data plane decides what auto/on/off mean; see src/native).
    */
   readonly ebpf?: EbpfOption;
+  /** Idle timeout of TCPRoute/TLSRoute connections relayed in userspace (L4Options.tcpIdleTimeoutMs). */
+  readonly tcpIdleTimeoutMs?: number;
   /** One JSON access log line per request: true/'stdout' (default), false/'off', or { path } to append to a file. */
   readonly accessLog?: boolean | AccessLogDestination;
   /** Replace the data plane (tests run several controllers in one process). */
@@ -172,7 +174,7 @@ export async function startKubernetesGateway(opts: KubernetesGatewayOptions): Pr
     return serviceAddresses(source?.get('Service', gw.namespace, gatewayServiceName(gw.name)));
   };
 
-  const dataPlane = opts.dataPlane ?? (await createDataPlane(logger, registry, opts.accessLog ?? true, opts.ebpf));
+  const dataPlane = opts.dataPlane ?? (await createDataPlane(logger, registry, opts.accessLog ?? true, opts.ebpf, opts.tcpIdleTimeoutMs));
   const translate = opts.translate ?? (await import('../translate/index.js')).translate;
 
   const writer = new StatusWriter({
@@ -309,6 +311,7 @@ async function createDataPlane(
   registry: Registry,
   accessLog: boolean | AccessLogDestination,
   ebpf: EbpfOption | undefined,
+  tcpIdleTimeoutMs: number | undefined,
 ): Promise<DataPlaneDriver & { drain(ms: number): Promise<void>; close(): Promise<void> }> {
   const { DataPlane } = await import('../dataplane/index.js');
   type Options = ConstructorParameters<typeof DataPlane>[0];
@@ -319,6 +322,7 @@ async function createDataPlane(
     ...(accessLog === false || accessLog === 'off' ? { accessLog: false as const } : {}),
     ...(typeof accessLog === 'object' ? { accessLogDestination: accessLog } : {}),
     ...(ebpf ? { ebpf } : {}),
+    ...(tcpIdleTimeoutMs !== undefined ? { l4: { tcpIdleTimeoutMs } } : {}),
   };
   return new DataPlane(options);
 }

@@ -33,4 +33,5 @@ t.test('defaults and errors', async (t) => {
   t.equal(kubernetesOptionsFromArgs({ ebpf: 'auto' }, common).ebpf, 'auto');
   t.equal(kubernetesOptionsFromArgs({}, common).ebpf, undefined);
   t.throws(() => kubernetesOptionsFromArgs({ ebpf: 'maybe' }, common), { code: 'ERR_SLUICE_USAGE' });
+  t.equal(kubernetesOptionsFromArgs({}, { ...common, tcpIdleTimeoutMs: 30_000 }).tcpIdleTimeoutMs, 30_000, '--tcp-idle-timeout reaches Kubernetes mode');
 });
