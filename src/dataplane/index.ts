@@ -7,7 +7,7 @@ import type { CompiledBackend, CompiledPort } from './compiled.js';
 import { L4Plane } from './l4/index.js';
 import type { SpliceEngine } from '../native/splice.js';
 import { PortServer } from './listeners.js';
-import { DataPlaneMetrics } from './metrics.js';
+import { DataPlaneMetrics, registerAccessLogMetrics } from './metrics.js';
 import type { ProxyRuntime } from './proxy.js';
 import { TlsContextCache } from './tls.js';
 import type { AccessLogSink, ApplyReport, DataPlaneOptions, ListenerReport } from './types.js';
@@ -52,6 +52,7 @@ export class DataPlane {
       accessLog = opts.accessLog;
     }
     this.#metrics = opts.metrics ? new DataPlaneMetrics(opts.metrics) : undefined;
+    if (opts.metrics !== undefined && this.#logWriter !== undefined) registerAccessLogMetrics(opts.metrics, this.#logWriter);
     this.#rt = { logger: opts.logger, accessLog, accessLogWriter: this.#logWriter, metrics: this.#metrics, draining: false };
     this.#upstreams = new UpstreamRegistry({
       logger: opts.logger,

@@ -134,3 +134,31 @@ export class DataPlaneMetrics {
 function getOrCreate<T>(registry: Registry, name: string, create: () => T): T {
   return (registry.getSingleMetric(name) as T | undefined) ?? create();
 }
+
+/** What the access log metric reads: the built-in writer's count of lines it had to drop. */
+export interface DroppedLinesSource {
+  readonly dropped: number;
+}
+
+/**
+ * sluice_access_log_dropped_lines_total: lines the access log dropped because
+ * its destination could not keep up (or failed). Read at scrape time; one
+ * writer per registry (a second data plane on the same registry keeps the first's).
+ */
+export function registerAccessLogMetrics(registry: Registry, source: DroppedLinesSource): void {
+  const name = 'sluice_access_log_dropped_lines_total';
+  if (registry.getSingleMetric(name) !== undefined) return;
+  let reported = 0;
+  new Counter({
+    name,
+    help: 'Access log lines dropped because the log destination could not keep up',
+    registers: [registry],
+    collect() {
+      const delta = source.dropped - reported;
+      if (delta > 0) {
+        this.inc(delta);
+        reported += delta;
+      }
+    },
+  });
+}

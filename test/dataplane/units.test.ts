@@ -10,6 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { eventually } from './fixtures/helpers.js';
+import { Registry } from 'prom-client';
+import { registerAccessLogMetrics } from '../../src/dataplane/metrics.js';
 import { AccessLogWriter, formatEntry, isoTime, jsonString, microsAsMillis, parseAccessLogDestination } from '../../src/dataplane/accesslog.js';
 
 t.test('ReplacePrefixMatch follows the spec table', async (t) => {
@@ -242,4 +244,19 @@ t.test('access log writer: a destination that cannot keep up loses lines, not me
   await w.close();
   const kept = readFileSync(join(dir, 'slow.log'), 'utf8').trimEnd().split('\n');
   t.equal(kept.length + w.dropped, 20, 'every line is either written or counted as dropped');
+});
+
+t.test('access log writer: dropped lines are counted in sluice_access_log_dropped_lines_total', async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), 'sluice-accesslog-'));
+  t.teardown(() => rmSync(dir, { recursive: true, force: true }));
+  const w = new AccessLogWriter(openSync(join(dir, 'slow.log'), 'a'), true, { flushMs: 60_000, flushBytes: 1 << 20, maxPendingBytes: 50 });
+  const registry = new Registry();
+  registerAccessLogMetrics(registry, w);
+  const scrape = async (): Promise<number> => Number(/^sluice_access_log_dropped_lines_total (\d+)$/m.exec(await registry.metrics())?.[1]);
+  t.equal(await scrape(), 0, 'nothing dropped yet');
+  for (let i = 0; i < 20; i++) w.line(`{"i":${i}}`);
+  t.ok(w.dropped > 0);
+  t.equal(await scrape(), w.dropped, 'the scrape reports every dropped line');
+  t.equal(await scrape(), w.dropped, 'and does not count them twice');
+  await w.close();
 });
