@@ -46,14 +46,22 @@ function loadBinding(): StreamWrapBinding | undefined {
 
 const binding = process.env.SLUICE_DIRECT_WRITE === '0' ? undefined : loadBinding();
 
+/**
+ * A write request object for the next write. A write that completes at once
+ * (the usual case) leaves it untouched (node only binds it to a native
+ * request when libuv has to keep the write), so it serves the next one too.
+ */
+let spare: (WriteReq & { socket: TrackedSocket | null }) | undefined;
+
 /** Direct writes of a socket still in flight in libuv (set only while there are some). */
 const kInFlight = Symbol('sluice.directWritesInFlight');
 type TrackedSocket = Socket & { [kInFlight]?: number };
 
 /** A write libuv finished later: a failure closes the socket (as net.Socket would). */
-function onAsyncComplete(this: WriteReq & { socket: TrackedSocket }, status: number): void {
+function onAsyncComplete(this: WriteReq & { socket: TrackedSocket | null }, status: number): void {
   this.buffer = null;
   const socket = this.socket;
+  if (socket === null) return;
   socket[kInFlight] = (socket[kInFlight] ?? 1) - 1;
   if (status < 0) socket.destroy();
 }
@@ -68,23 +76,31 @@ export function writeDirect(socket: TrackedSocket, data: Buffer | string): boole
     // From here on net.Socket queues (after what libuv holds) and accounts for backpressure.
     return socket.write(data, 'latin1');
   }
-  const req = new binding.WriteWrap() as WriteReq & { socket: TrackedSocket };
+  let req = spare;
+  if (req === undefined) {
+    req = new binding.WriteWrap() as WriteReq & { socket: TrackedSocket | null };
+    req.oncomplete = onAsyncComplete;
+    req.async = false;
+    req.bytes = 0;
+    req.buffer = null;
+    spare = req;
+  }
   req.handle = handle;
-  req.oncomplete = onAsyncComplete;
-  req.async = false;
-  req.bytes = 0;
-  req.buffer = null;
   req.socket = socket;
   const err = typeof data === 'string' ? handle.writeLatin1String(req, data) : handle.writeBuffer(req, data);
-  if (err !== 0) {
-    socket.destroy();
-    return false;
-  }
-  if (binding.streamBaseState[binding.kLastWriteWasAsync] !== 0) {
-    // Still in flight: keep the bytes alive until libuv is done with them.
+  if (binding.streamBaseState[binding.kLastWriteWasAsync] !== 0 && err === 0) {
+    // Still in flight: this request object now belongs to the write; keep the bytes alive until libuv is done.
+    spare = undefined;
     req.async = true;
     req.buffer = data;
     socket[kInFlight] = (socket[kInFlight] ?? 0) + 1;
+    return true;
+  }
+  req.handle = null;
+  req.socket = null;
+  if (err !== 0) {
+    socket.destroy();
+    return false;
   }
   return true;
 }
