@@ -43,6 +43,24 @@ export function jsonString(s: string): string {
   return NEEDS_ESCAPE.test(s) ? JSON.stringify(s) : `"${s}"`;
 }
 
+const constCache = new Map<string, string>();
+const CONST_CACHE_MAX = 4096;
+
+/**
+ * jsonString for values from a small set that repeat on every line (listener
+ * and route names, upstream labels, reasons): a map hit on a string whose
+ * hash is already computed costs less than the escape check.
+ */
+export function jsonConst(s: string): string {
+  let json = constCache.get(s);
+  if (json === undefined) {
+    json = jsonString(s);
+    if (constCache.size >= CONST_CACHE_MAX) constCache.clear();
+    constCache.set(s, json);
+  }
+  return json;
+}
+
 /**
  * One access log line (JSON, no newline) from its HTTP fields: the same text
  * as JSON.stringify of an AccessLogEntry with these fields in this order, but
@@ -53,7 +71,7 @@ export function formatHttpLine(
   time: string, listener: string, route: string, method: string, host: string, path: string,
   status: number, bytes: number, duration: string, upstream: string, reason: string, upstreamError: string,
 ): string {
-  return `{"time":"${time}","listener":${jsonString(listener)},"route":${jsonString(route)},"method":${jsonString(method)},"host":${jsonString(host)},"path":${jsonString(path)},"status":${status},"bytes":${bytes},"duration_ms":${duration},"upstream":${jsonString(upstream)},"reason":${jsonString(reason)},"upstream_error":${jsonString(upstreamError)}}`;
+  return `{"time":"${time}","listener":${jsonConst(listener)},"route":${jsonConst(route)},"method":${jsonConst(method)},"host":${jsonString(host)},"path":${jsonString(path)},"status":${status},"bytes":${bytes},"duration_ms":${duration},"upstream":${jsonConst(upstream)},"reason":${jsonConst(reason)},"upstream_error":${jsonConst(upstreamError)}}`;
 }
 
 /** Any entry (HTTP or L4) as one JSON line without newline; L4-only fields are appended when set. */
