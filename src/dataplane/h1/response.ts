@@ -68,6 +68,8 @@ export class Http1Response extends EventEmitter {
   writeHead(status: number, headers?: readonly string[]): this {
     if (this.headersSent) throw new ResponseHeadError('ERR_HTTP_HEADERS_SENT', 'response headers were already sent');
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new ResponseHeadError('ERR_HTTP_INVALID_STATUS_CODE', `invalid status code ${status}`);
+    // A head refused below (invalid field) must not leave its Transfer-Encoding behind for the next writeHead.
+    this.#chunked = false;
     let head = `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? 'unknown'}\r\n`;
     let hasLength = false;
     let hasCoding = false;
