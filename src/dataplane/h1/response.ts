@@ -161,7 +161,9 @@ export class Http1Response extends EventEmitter {
     if (this.finished) return this;
     const body = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (!this.headersSent) {
-      this.writeHead(this.statusCode, ['content-length', String(body?.length ?? 0)]);
+      const status = this.statusCode;
+      // 204 and 304 have no body to measure: a Content-Length there is forbidden (204) or misleading (304).
+      this.writeHead(status, status === 204 || status === 304 ? undefined : ['content-length', String(body?.length ?? 0)]);
     }
     this.finished = true;
     let tail = '';
