@@ -16,6 +16,15 @@ export interface Http1ServerOptions {
 }
 
 /**
+ * No request in progress and nothing left to flush: an ended response may
+ * still sit in the socket's buffer (a slow reader), and destroying the
+ * socket then would cut it.
+ */
+function quiet(conn: Http1Connection): boolean {
+  return conn.idle && conn.socket.writableLength === 0;
+}
+
+/**
  * Sluice's own HTTP/1.1 server for cleartext ports: node's llhttp parser fed
  * straight from the socket, and a response that writes the status line,
  * headers and a small body with one write. node:http's server costs about
@@ -72,7 +81,7 @@ export class Http1Server implements ConnectionHost {
 
   #sweep(): void {
     for (const conn of this.connections) {
-      if (!conn.idle) conn.idleTicks = 0;
+      if (!quiet(conn)) conn.idleTicks = 0;
       else if (++conn.idleTicks > this.#limitTicks) conn.socket.destroy();
     }
   }
@@ -84,7 +93,7 @@ export class Http1Server implements ConnectionHost {
 
   /** Close every connection without a request in progress (shutdown calls this repeatedly). */
   closeIdleConnections(): void {
-    for (const conn of this.connections) if (conn.idle) conn.socket.destroy();
+    for (const conn of this.connections) if (quiet(conn)) conn.socket.destroy();
   }
 
   closeAllConnections(): void {
