@@ -57,6 +57,11 @@ let spare: (WriteReq & { socket: TrackedSocket | null }) | undefined;
 const kInFlight = Symbol('sluice.directWritesInFlight');
 type TrackedSocket = Socket & { [kInFlight]?: number };
 
+/** Bytes written to `socket` that have not left for the kernel yet (queued in net.Socket, or a direct write libuv holds). */
+export function hasPendingWrites(socket: TrackedSocket): boolean {
+  return socket.writableLength !== 0 || (socket[kInFlight] ?? 0) > 0;
+}
+
 /** A write libuv finished later: a failure closes the socket (as net.Socket would). */
 function onAsyncComplete(this: WriteReq & { socket: TrackedSocket | null }, status: number): void {
   this.buffer = null;

@@ -109,6 +109,8 @@ export class Http1Response extends EventEmitter {
   writeHead(status: number, headers?: readonly string[]): this {
     if (this.headersSent) throw new ResponseHeadError('ERR_HTTP_HEADERS_SENT', 'response headers were already sent');
     if (!Number.isInteger(status) || status < 100 || status > 999) throw new ResponseHeadError('ERR_HTTP_INVALID_STATUS_CODE', `invalid status code ${status}`);
+    // A head refused below (invalid field) must not leave its Transfer-Encoding behind for the next writeHead.
+    this.#chunked = false;
     let head = statusLine(status);
     let hasLength = false;
     let hasCoding = false;
@@ -200,7 +202,9 @@ export class Http1Response extends EventEmitter {
     if (this.finished) return this;
     const body = chunk === undefined ? undefined : typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (!this.headersSent) {
-      this.writeHead(this.statusCode, ['content-length', String(body?.length ?? 0)]);
+      const status = this.statusCode;
+      // 204 and 304 have no body to measure: a Content-Length there is forbidden (204) or misleading (304).
+      this.writeHead(status, status === 204 || status === 304 ? undefined : ['content-length', String(body?.length ?? 0)]);
     }
     this.finished = true;
     let tail = '';

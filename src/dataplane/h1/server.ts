@@ -1,6 +1,7 @@
 import net, { type Socket } from 'node:net';
 import type { Logger } from '../../util/log.js';
 import { Http1Connection, type ConnectionHost } from './connection.js';
+import { hasPendingWrites } from './direct-write.js';
 import type { Http1Request } from './request.js';
 import type { Http1Response } from './response.js';
 
@@ -16,9 +17,19 @@ export interface Http1ServerOptions {
 }
 
 /**
+ * No request in progress and nothing left to flush: an ended response may
+ * still sit in the socket's buffers (a slow reader), and destroying the
+ * socket then would cut it.
+ */
+function quiet(conn: Http1Connection): boolean {
+  return conn.idle && !hasPendingWrites(conn.socket);
+}
+
+/**
  * Sluice's own HTTP/1.1 server: node's llhttp parser fed straight from the
- * socket (HTTP ports) or TLS stream (HTTPS ports accept() their TLS sockets), and a response that writes the status line,
- * headers and a small body with one write. node:http's server costs about
+ * socket (HTTP ports) or TLS stream (HTTPS ports accept() their TLS
+ * sockets), and a response that writes the status line, headers and a
+ * small body with one write. node:http's server costs about
  * three times as much CPU per request (IncomingMessage/ServerResponse
  * streams, per-request timers and bookkeeping), which capped the proxy well
  * below the benchmark goal. It serves what the proxy needs: keep-alive,
@@ -72,7 +83,7 @@ export class Http1Server implements ConnectionHost {
 
   #sweep(): void {
     for (const conn of this.connections) {
-      if (!conn.idle) conn.idleTicks = 0;
+      if (!quiet(conn)) conn.idleTicks = 0;
       else if (++conn.idleTicks > this.#limitTicks) conn.socket.destroy();
     }
   }
@@ -84,7 +95,7 @@ export class Http1Server implements ConnectionHost {
 
   /** Close every connection without a request in progress (shutdown calls this repeatedly). */
   closeIdleConnections(): void {
-    for (const conn of this.connections) if (conn.idle) conn.socket.destroy();
+    for (const conn of this.connections) if (quiet(conn)) conn.socket.destroy();
   }
 
   closeAllConnections(): void {
