@@ -5,13 +5,14 @@
  */
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
+import type { AccessLogEntry } from '../../../src/dataplane/index.js';
 import type { EchoSeen } from '../fixtures/helpers.js';
 import { backend, cluster, freePort, listener, port, route, startEcho, table, testDataPlane, vhost } from '../fixtures/helpers.js';
 import { field, get, RawClient, type RawResponse } from './fixtures/raw.js';
 
 type Mode = 'native' | 'node';
 
-async function proxy(t: Tap.Test, mode: Mode): Promise<{ port: number; log: Array<{ status: number }> }> {
+async function proxy(t: Tap.Test, mode: Mode): Promise<{ port: number; log: AccessLogEntry[] }> {
   const echo = await startEcho('e');
   const p = await freePort();
   const { dp, log } = testDataPlane({ httpServer: mode, keepAliveTimeoutMs: 5_000 });
@@ -20,7 +21,7 @@ async function proxy(t: Tap.Test, mode: Mode): Promise<{ port: number; log: Arra
     await echo.close();
   });
   await dp.apply(table([port(p, [listener('http', [vhost('*', [route('r', {}, { backends: [backend('e')] })])])])], [cluster('e', [echo.endpoint])]));
-  return { port: p, log: log as unknown as Array<{ status: number }> };
+  return { port: p, log };
 }
 
 /** What the client sees of one response, minus what legitimately varies (dates, echo details). */
