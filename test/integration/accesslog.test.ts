@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t, { type Test } from 'tap';
 import { startEcho } from '../../src/echo/index.js';
-import { eventually, freePort, httpGet, serveConfig, serviceYaml, sleep, tempDir } from './harness.js';
+import { eventually, freePort, gatewayYaml, httpGet, httpRouteYaml, serveConfig, serviceYaml, sleep, tempDir } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -12,22 +12,8 @@ async function gateway(t: Test, extraArgs: string[]): Promise<{ port: number; sl
   t.teardown(() => echo.close());
   const port = await freePort(GW_ADDR);
   const { sluice } = await serveConfig(t, `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW_ADDR} }]
-  listeners:
-    - { name: http, protocol: HTTP, port: ${port} }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: r, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-    - backendRefs: [{ name: echo, port: 80 }]
+${gatewayYaml('gw', [{ name: 'http', protocol: 'HTTP', port }], { address: GW_ADDR })}
+${httpRouteYaml('r', 'echo')}
 ${serviceYaml('echo', 'default', '127.0.0.1', echo.ports.http!)}`, { extraArgs });
   return { port, sluice };
 }

@@ -6,7 +6,7 @@ import t from 'tap';
 import { stringify } from 'yaml';
 import { startEcho } from '../../src/echo/index.js';
 import { createDevCA, tlsSecret } from '../../src/util/devcert.js';
-import { eventually, freePort, httpGet, serveConfig } from './harness.js';
+import { eventually, freePort, gatewayYaml, httpGet, serveConfig } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -43,16 +43,10 @@ spec:
     hostname: ${hostname}
 `;
   await serveConfig(t, `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW_ADDR} }]
-  listeners: [{ name: http, protocol: HTTP, port: ${port} }]
-  tls:
-    backend:
-      clientCertificateRef: { name: gateway-client }
+${gatewayYaml('gw', [{ name: 'http', protocol: 'HTTP', port }], {
+  address: GW_ADDR,
+  extraSpec: '  tls:\n    backend:\n      clientCertificateRef: { name: gateway-client }\n',
+})}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

@@ -6,7 +6,7 @@ import { Agent } from 'undici';
 import { stringify } from 'yaml';
 import { startEcho } from '../../src/echo/index.js';
 import { createDevCA, tlsSecret, type CertKeyPair } from '../../src/util/devcert.js';
-import { freePort, httpGet, serveConfig, serviceYaml } from './harness.js';
+import { freePort, httpGet, httpRouteYaml, serveConfig, serviceYaml } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -48,14 +48,7 @@ spec:
       protocol: HTTPS
       port: ${lenient}
       tls: { certificateRefs: [{ name: server-cert }] }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web, namespace: default }
-spec:
-  parentRefs: [{ name: mtls }]
-  rules:
-    - backendRefs: [{ name: echo, port: 80 }]
+${httpRouteYaml('web', 'echo', { parent: 'mtls' })}
 ---
 ${stringify(tlsSecret('server-cert', 'default', serverCert))}
 ---

@@ -4,7 +4,7 @@ import http2 from 'node:http2';
 import t from 'tap';
 import { startEcho } from '../../src/echo/index.js';
 import { decodeEchoResponse, grpcFrame, grpcMessages, GRPC_ECHO_SERVICE } from '../../src/echo/grpc.js';
-import { freePort, httpGet, serveConfig, serviceYaml } from './harness.js';
+import { freePort, gatewayYaml, httpGet, httpRouteYaml, serveConfig, serviceYaml } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -46,14 +46,7 @@ t.test('GRPCRoute through sluice run: Echo routed by method, metadata passes, Ec
     await httpEcho.close();
   });
   const { sluice } = await serveConfig(t, `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW_ADDR} }]
-  listeners:
-    - { name: http, protocol: HTTP, port: ${port} }
+${gatewayYaml('gw', [{ name: 'http', protocol: 'HTTP', port }], { address: GW_ADDR })}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: GRPCRoute
@@ -66,15 +59,7 @@ spec:
         - method: { service: ${GRPC_ECHO_SERVICE}, method: Echo }
         - method: { service: ${GRPC_ECHO_SERVICE}, method: EchoThree }
       backendRefs: [{ name: grpc-echo, port: 80 }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  hostnames: [web.example.com]
-  rules:
-    - backendRefs: [{ name: http-echo, port: 80 }]
+${httpRouteYaml('web', 'http-echo', { hostnames: ['web.example.com'] })}
 ${serviceYaml('grpc-echo', 'default', '127.0.0.1', grpcEcho.ports.grpc!)}
 ${serviceYaml('http-echo', 'default', '127.0.0.1', httpEcho.ports.http!)}`);
   const session = http2.connect(`http://${GW_ADDR}:${port}`);

@@ -187,3 +187,70 @@ endpoints:
     conditions: { ready: true }
 `;
 }
+
+// ---- YAML builders for the shapes most tests share ----
+
+/** One Gateway listener; `certificateRef` makes it terminate TLS with that Secret. */
+export interface ListenerYaml {
+  name: string;
+  protocol: 'HTTP' | 'HTTPS' | 'TLS' | 'TCP' | 'UDP';
+  port: number;
+  hostname?: string;
+  certificateRef?: string;
+}
+
+function listenerLine(l: ListenerYaml): string {
+  const fields = [`name: ${l.name}`, `protocol: ${l.protocol}`, `port: ${l.port}`];
+  if (l.hostname !== undefined) fields.push(`hostname: ${JSON.stringify(l.hostname)}`);
+  if (l.certificateRef !== undefined) fields.push(`tls: { mode: Terminate, certificateRefs: [{ name: ${l.certificateRef} }] }`);
+  return `    - { ${fields.join(', ')} }`;
+}
+
+/**
+ * A Gateway document (class sluice) on `address` with `listeners`.
+ * `extraSpec` is raw YAML added under spec, indented by two spaces
+ * (allowedListeners, tls, ...).
+ */
+export function gatewayYaml(
+  name: string,
+  listeners: ListenerYaml[],
+  opts: { namespace?: string; address?: string; extraSpec?: string } = {},
+): string {
+  return `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: Gateway
+metadata: { name: ${name}, namespace: ${opts.namespace ?? 'default'} }
+spec:
+  gatewayClassName: sluice
+  addresses: [{ type: IPAddress, value: ${opts.address ?? '127.0.0.1'} }]
+${opts.extraSpec ?? ''}  listeners:
+${listeners.map(listenerLine).join('\n')}
+`;
+}
+
+/** A parentRef: a Gateway name, or a ListenerSet. */
+export type ParentYaml = string | { listenerSet: string };
+
+/**
+ * An HTTPRoute document with one rule and no matches: every request (of
+ * `hostnames`, if given) goes to port 80 of the Service `backend`.
+ */
+export function httpRouteYaml(
+  name: string,
+  backend: string,
+  opts: { parent?: ParentYaml; hostnames?: string[]; namespace?: string } = {},
+): string {
+  const parent = opts.parent ?? 'gw';
+  const parentRef = typeof parent === 'string'
+    ? `{ name: ${parent} }`
+    : `{ group: gateway.networking.k8s.io, kind: ListenerSet, name: ${parent.listenerSet} }`;
+  return `---
+apiVersion: gateway.networking.k8s.io/v1
+kind: HTTPRoute
+metadata: { name: ${name}, namespace: ${opts.namespace ?? 'default'} }
+spec:
+  parentRefs: [${parentRef}]
+${opts.hostnames ? `  hostnames: [${opts.hostnames.join(', ')}]\n` : ''}  rules:
+    - backendRefs: [{ name: ${backend}, port: 80 }]
+`;
+}

@@ -7,7 +7,7 @@ import { Agent } from 'undici';
 import { stringify } from 'yaml';
 import { startEcho } from '../../src/echo/index.js';
 import { createDevCA, tlsSecret } from '../../src/util/devcert.js';
-import { eventually, freePort, httpGet, serveConfig, serviceYaml } from './harness.js';
+import { eventually, freePort, gatewayYaml, httpGet, httpRouteYaml, serveConfig, serviceYaml } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -18,31 +18,11 @@ t.test('HTTPS listeners pick the certificate by SNI and refuse a Host from anoth
   const wildCert = ca.issue(['*.example.com']);
   const port = await freePort(GW_ADDR);
   const { sluice } = await serveConfig(t, `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: tls, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW_ADDR} }]
-  listeners:
-    - name: foo
-      protocol: HTTPS
-      port: ${port}
-      hostname: foo.example.com
-      tls: { mode: Terminate, certificateRefs: [{ name: foo-cert }] }
-    - name: wildcard
-      protocol: HTTPS
-      port: ${port}
-      hostname: "*.example.com"
-      tls: { mode: Terminate, certificateRefs: [{ name: wild-cert }] }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web, namespace: default }
-spec:
-  parentRefs: [{ name: tls }]
-  rules:
-    - backendRefs: [{ name: echo, port: 80 }]
+${gatewayYaml('tls', [
+  { name: 'foo', protocol: 'HTTPS', port, hostname: 'foo.example.com', certificateRef: 'foo-cert' },
+  { name: 'wildcard', protocol: 'HTTPS', port, hostname: '*.example.com', certificateRef: 'wild-cert' },
+], { address: GW_ADDR })}
+${httpRouteYaml('web', 'echo', { parent: 'tls' })}
 ---
 ${stringify(tlsSecret('foo-cert', 'default', fooCert))}
 ---
@@ -80,23 +60,8 @@ t.test('a port that cannot be bound marks its listener not Programmed; the other
   await new Promise<void>((r) => blocker.listen(busyPort, GW_ADDR, () => r()));
   const goodPort = await freePort(GW_ADDR);
   const { sluice } = await serveConfig(t, `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW_ADDR} }]
-  listeners:
-    - { name: busy, protocol: HTTP, port: ${busyPort} }
-    - { name: good, protocol: HTTP, port: ${goodPort} }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: web, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-    - backendRefs: [{ name: echo, port: 80 }]
+${gatewayYaml('gw', [{ name: 'busy', protocol: 'HTTP', port: busyPort }, { name: 'good', protocol: 'HTTP', port: goodPort }], { address: GW_ADDR })}
+${httpRouteYaml('web', 'echo')}
 ${serviceYaml('echo', 'default', '127.0.0.1', echo.ports.http!)}`, { waitReady: false });
   t.teardown(async () => {
     await echo.close();

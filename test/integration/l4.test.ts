@@ -12,7 +12,7 @@ import { stringify } from 'yaml';
 import { startEcho } from '../../src/echo/index.js';
 import type { EchoServer } from '../../src/echo/index.js';
 import { createDevCA, tlsSecret } from '../../src/util/devcert.js';
-import { eventually, freePort, httpGet, serveConfig } from './harness.js';
+import { eventually, freePort, gatewayYaml, httpGet, serveConfig } from './harness.js';
 
 const GW = '127.0.0.1';
 const WELCOME = 'Gateway API Test TCP Server';
@@ -236,13 +236,7 @@ t.test('TCPRoute with --ebpf off: half-close through the process, userspace rela
   const backendPort = (backend.address() as net.AddressInfo).port;
   const port = await freePort(GW);
   const { sluice } = await serveConfig(t, `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: tcp, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW} }]
-  listeners: [{ name: tcp, protocol: TCP, port: ${port} }]
+${gatewayYaml('tcp', [{ name: 'tcp', protocol: 'TCP', port }], { address: GW })}
 ---
 apiVersion: gateway.networking.k8s.io/v1alpha2
 kind: TCPRoute

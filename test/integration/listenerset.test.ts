@@ -6,7 +6,7 @@
 import net from 'node:net';
 import t from 'tap';
 import { startEcho } from '../../src/echo/index.js';
-import { freePort, httpGet, serveConfig, serviceYaml } from './harness.js';
+import { freePort, gatewayYaml, httpGet, httpRouteYaml, serveConfig, serviceYaml } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -41,15 +41,10 @@ t.test('ListenerSet listeners serve routes attached to the ListenerSet; a not-al
     await gwEcho.close();
   });
   const { sluice } = await serveConfig(t, `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: gw, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW_ADDR} }]
-  allowedListeners: { namespaces: { from: Same } }
-  listeners:
-    - { name: web, protocol: HTTP, port: ${shared}, hostname: gw.example.com }
+${gatewayYaml('gw', [{ name: 'web', protocol: 'HTTP', port: shared, hostname: 'gw.example.com' }], {
+  address: GW_ADDR,
+  extraSpec: '  allowedListeners: { namespaces: { from: Same } }\n',
+})}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: ListenerSet
@@ -71,22 +66,8 @@ spec:
   parentRef: { name: gw, namespace: default }
   listeners:
     - { name: web, protocol: HTTP, port: ${refused} }
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: ls-route, namespace: default }
-spec:
-  parentRefs: [{ group: gateway.networking.k8s.io, kind: ListenerSet, name: team-a }]
-  rules:
-    - backendRefs: [{ name: ls-echo, port: 80 }]
----
-apiVersion: gateway.networking.k8s.io/v1
-kind: HTTPRoute
-metadata: { name: gw-route, namespace: default }
-spec:
-  parentRefs: [{ name: gw }]
-  rules:
-    - backendRefs: [{ name: gw-echo, port: 80 }]
+${httpRouteYaml('ls-route', 'ls-echo', { parent: { listenerSet: 'team-a' } })}
+${httpRouteYaml('gw-route', 'gw-echo')}
 ${serviceYaml('ls-echo', 'default', '127.0.0.1', lsEcho.ports.http!)}
 ${serviceYaml('gw-echo', 'default', '127.0.0.1', gwEcho.ports.http!)}`);
 

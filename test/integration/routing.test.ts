@@ -1,7 +1,7 @@
 // `sluice run` end to end: real process, real echo backends, real sockets.
 import t, { type Test } from 'tap';
 import { startEcho, type EchoServer } from '../../src/echo/index.js';
-import { eventually, freePort, httpGet, serveConfig, serviceYaml, sleep, writeConfig, type SluiceProcess } from './harness.js';
+import { eventually, freePort, gatewayYaml, httpGet, serveConfig, serviceYaml, sleep, writeConfig, type SluiceProcess } from './harness.js';
 
 const GW_ADDR = '127.0.0.1';
 
@@ -10,14 +10,7 @@ async function setup(t: Test): Promise<{ v1: EchoServer; v2: EchoServer; port: n
   const v2 = await startEcho({ listen: '127.0.0.1:0', name: 'echo-v2', namespace: 'default', quiet: true });
   const port = await freePort(GW_ADDR);
   const yaml = ({ v1Weight = 95, v2Weight = 5, generation = 'initial' }: { v1Weight?: number; v2Weight?: number; generation?: string } = {}): string => `
-apiVersion: gateway.networking.k8s.io/v1
-kind: Gateway
-metadata: { name: echo, namespace: default }
-spec:
-  gatewayClassName: sluice
-  addresses: [{ type: IPAddress, value: ${GW_ADDR} }]
-  listeners:
-    - { name: http, protocol: HTTP, port: ${port} }
+${gatewayYaml('echo', [{ name: 'http', protocol: 'HTTP', port }], { address: GW_ADDR })}
 ---
 apiVersion: gateway.networking.k8s.io/v1
 kind: HTTPRoute

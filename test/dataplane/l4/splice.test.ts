@@ -6,10 +6,10 @@ import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import { createSpliceEngine, type SpliceEngine } from '../../../src/native/splice.js';
 import {
-  backend, cluster, connectTcp, connectTls, firstLine, freePort, l4route, listener, newPlane, port, readAll, sha256, table, tcpBackend,
-  testCA, tlsBackend, until,
+  backend, cluster, connectTcp, countingBackend, connectTls, firstLine, freePort, httpsWebListener, l4route, passthroughListenerFor, passthroughTable, planeFor,
+  port, readAll, sha256, table, tcpToEndpoints, testCA, tlsBackend, until,
 } from './fixtures/l4.js';
-import { backend as httpBackend, cluster as httpCluster, request, route as httpRoute, startEcho, vhost } from '../fixtures/helpers.js';
+import { cluster as httpCluster, request, startEcho } from '../fixtures/helpers.js';
 
 const ca = testCA();
 const certA = ca.issue(['a.example.com']);
@@ -33,21 +33,10 @@ if (typeof engine === 'string') {
 
 t.test('kernel splice: TCPRoute bytes moved by the kernel, byte for byte, half-close both ways', { skip: typeof engine === 'string' ? engine : false }, async (t) => {
   const eng = engine as SpliceEngine;
-  const b = await tcpBackend('counter', (s) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('end', () => {
-      const all = Buffer.concat(chunks);
-      s.end(`${all.length} ${sha256(all)}\n`);
-    });
-  });
+  const b = await countingBackend('counter');
   const p = await freePort();
-  const plane = newPlane({ l4: { splice: eng } });
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('c')])] })])], [cluster('c', [b.endpoint])]));
+  const plane = planeFor(t, [b], { l4: { splice: eng } });
+  await plane.dp.apply(tcpToEndpoints(p, [b.endpoint]));
   const payload = randomBytes(4 * 1024 * 1024);
   const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
   const reply = readAll(s);
@@ -63,14 +52,8 @@ t.test('kernel splice: TLS passthrough peeks the SNI and splices from the first 
   const eng = engine as SpliceEngine;
   const a = await tlsBackend('A', certA);
   const p = await freePort();
-  const plane = newPlane({ l4: { splice: eng } });
-  t.teardown(async () => {
-    await plane.dp.close();
-    await a.close();
-  });
-  await plane.dp.apply(table([
-    port(p, 'TLS', [listener('pass', 'TLS', { tlsMode: 'Passthrough', routes: [l4route('p', [backend('a')], ['a.example.com'], 'TLSRoute')] })]),
-  ], [cluster('a', [a.endpoint])]));
+  const plane = planeFor(t, [a], { l4: { splice: eng } });
+  await plane.dp.apply(passthroughTable(p, [l4route('p', [backend('a')], ['a.example.com'], 'TLSRoute')], [cluster('a', [a.endpoint])]));
   const s = await connectTls(plane.bound(`127.0.0.1|${p}`), 'a.example.com', ca.certPem);
   t.equal(await firstLine(s), 'A sni=a.example.com');
   const big = randomBytes(256 * 1024).toString('hex');
@@ -87,20 +70,11 @@ t.test('kernel splice: an HTTPS listener sharing the port still gets its connect
   const web = await startEcho('web');
   const a = await tlsBackend('A', certA);
   const p = await freePort();
-  const plane = newPlane({ l4: { splice: eng } });
-  t.teardown(async () => {
-    await plane.dp.close();
-    await web.close();
-    await a.close();
-  });
+  const plane = planeFor(t, [web, a], { l4: { splice: eng } });
   await plane.dp.apply(table([
     port(p, 'HTTPS', [
-      listener('pass', 'TLS', { tlsMode: 'Passthrough', hostname: 'a.example.com', routes: [l4route('p', [backend('a')], ['a.example.com'], 'TLSRoute')] }),
-      {
-        ...listener('https', 'HTTPS', { hostname: '*.example.com', cert: gatewayCert }),
-        tlsMode: 'Terminate',
-        virtualHosts: [vhost('*.example.com', [httpRoute('web', {}, { backends: [httpBackend('web')] })])],
-      },
+      passthroughListenerFor('a'),
+      httpsWebListener(gatewayCert),
     ]),
   ], [cluster('a', [a.endpoint]), httpCluster('web', [web.endpoint])]));
   const gw = plane.bound(`127.0.0.1|${p}`);
@@ -117,14 +91,8 @@ t.test('an engine that is off: userspace piping and buffer-and-replay, same beha
   t.notOk(off.enabled);
   const a = await tlsBackend('A', certA);
   const p = await freePort();
-  const plane = newPlane({ l4: { splice: off } });
-  t.teardown(async () => {
-    await plane.dp.close();
-    await a.close();
-  });
-  await plane.dp.apply(table([
-    port(p, 'TLS', [listener('pass', 'TLS', { tlsMode: 'Passthrough', routes: [l4route('p', [backend('a')], ['a.example.com'], 'TLSRoute')] })]),
-  ], [cluster('a', [a.endpoint])]));
+  const plane = planeFor(t, [a], { l4: { splice: off } });
+  await plane.dp.apply(passthroughTable(p, [l4route('p', [backend('a')], ['a.example.com'], 'TLSRoute')], [cluster('a', [a.endpoint])]));
   const s = await connectTls(plane.bound(`127.0.0.1|${p}`), 'a.example.com', ca.certPem);
   t.equal(await firstLine(s), 'A sni=a.example.com');
   s.end();

@@ -2,22 +2,15 @@ import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import t from 'tap';
 import {
-  backend, cluster, connectTcp, firstLine, freePort, invalidBackend, l4route, listener, newPlane, outcome, port, readAll, sha256, table,
-  tcpBackend, until,
+  backend, cluster, connectTcp, countingBackend, firstLine, freePort, invalidBackend, l4route, listener, outcome, planeFor, port, readAll, sha256, table,
+  tcpBackend, tcpTable, tcpToEndpoints, until,
 } from './fixtures/l4.js';
 
 t.test('TCPRoute: bytes both ways to the backend, one access log line per connection', async (t) => {
   const b = await tcpBackend('alpha');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  const report = await plane.dp.apply(table(
-    [port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('c')])] })])],
-    [cluster('c', [b.endpoint])],
-  ));
+  const plane = planeFor(t, [b]);
+  const report = await plane.dp.apply(tcpToEndpoints(p, [b.endpoint]));
   t.same(report.listeners['default/gw/tcp'], { programmed: true }, 'TCP listener programmed');
   const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
   t.equal(await firstLine(s), 'alpha', 'reached the backend');
@@ -40,15 +33,8 @@ t.test('TCPRoute: bytes both ways to the backend, one access log line per connec
 t.test('weights: 3:1:0 over 8 connections is exactly 6:2:0 (smooth weighted round robin)', async (t) => {
   const bs = await Promise.all(['a', 'b', 'z'].map((n) => tcpBackend(n)));
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await Promise.all(bs.map((b) => b.close()));
-  });
-  await plane.dp.apply(table(
-    [port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('w', [backend('a', 3), backend('b', 1), backend('z', 0)])] })])],
-    bs.map((b) => cluster(b.name, [b.endpoint])),
-  ));
+  const plane = planeFor(t, bs);
+  await plane.dp.apply(tcpTable(p, [l4route('w', [backend('a', 3), backend('b', 1), backend('z', 0)])], bs.map((b) => cluster(b.name, [b.endpoint]))));
   const seen: string[] = [];
   for (let i = 0; i < 8; i++) {
     const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
@@ -64,16 +50,8 @@ t.test('several routes on one TCP listener: every connection goes to the first (
   const older = await tcpBackend('older');
   const newer = await tcpBackend('newer');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await older.close();
-    await newer.close();
-  });
-  await plane.dp.apply(table(
-    [port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('older', [backend('o')]), l4route('newer', [backend('n')])] })])],
-    [cluster('o', [older.endpoint]), cluster('n', [newer.endpoint])],
-  ));
+  const plane = planeFor(t, [older, newer]);
+  await plane.dp.apply(tcpTable(p, [l4route('older', [backend('o')]), l4route('newer', [backend('n')])], [cluster('o', [older.endpoint]), cluster('n', [newer.endpoint])]));
   for (let i = 0; i < 4; i++) {
     const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
     t.equal(await firstLine(s), 'older');
@@ -85,8 +63,7 @@ t.test('several routes on one TCP listener: every connection goes to the first (
 t.test('refused connections: no route, invalid backend, no endpoints, unreachable endpoint', async (t) => {
   const dead = await freePort();
   const ports = await Promise.all([freePort(), freePort(), freePort(), freePort()]);
-  const plane = newPlane({ l4: { connectTimeoutMs: 2000 } });
-  t.teardown(() => plane.dp.close());
+  const plane = planeFor(t, [], { l4: { connectTimeoutMs: 2000 } });
   await plane.dp.apply(table([
     port(ports[0], 'TCP', [listener('none', 'TCP')]),
     port(ports[1], 'TCP', [listener('invalid', 'TCP', { routes: [l4route('inv', [invalidBackend('BackendNotFound')])] })]),
@@ -111,15 +88,8 @@ t.test('a refused endpoint is skipped for the next one of the cluster', async (t
   const live = await tcpBackend('live');
   const dead = await freePort();
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await live.close();
-  });
-  await plane.dp.apply(table(
-    [port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('c')])] })])],
-    [cluster('c', [{ address: '127.0.0.1', port: dead }, live.endpoint])],
-  ));
+  const plane = planeFor(t, [live]);
+  await plane.dp.apply(tcpToEndpoints(p, [{ address: '127.0.0.1', port: dead }, live.endpoint]));
   for (let i = 0; i < 3; i++) {
     const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
     t.equal(await firstLine(s), 'live', `connection ${i} served`);
@@ -129,21 +99,10 @@ t.test('a refused endpoint is skipped for the next one of the cluster', async (t
 
 t.test('half-close: the client FIN reaches the backend and the answer still flows back', async (t) => {
   // The backend reads to EOF, then answers with the byte count and hash, then closes.
-  const b = await tcpBackend('counter', (s) => {
-    const chunks: Buffer[] = [];
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('end', () => {
-      const all = Buffer.concat(chunks);
-      s.end(`${all.length} ${sha256(all)}\n`);
-    });
-  });
+  const b = await countingBackend('counter');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('c')])] })])], [cluster('c', [b.endpoint])]));
+  const plane = planeFor(t, [b]);
+  await plane.dp.apply(tcpToEndpoints(p, [b.endpoint]));
   const payload = randomBytes(3 * 1024 * 1024);
   const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
   const reply = readAll(s);
@@ -160,12 +119,8 @@ t.test('half-close: the backend FIN reaches the client while the client keeps se
     });
   });
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('c')])] })])], [cluster('c', [b.endpoint])]));
+  const plane = planeFor(t, [b]);
+  await plane.dp.apply(tcpToEndpoints(p, [b.endpoint]));
   const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
   t.equal((await readAll(s)).toString(), 'bye\n', 'client got the bytes and then EOF');
   s.end('still talking\n');
@@ -180,12 +135,8 @@ t.test('RST propagation: a backend reset resets the client, a client reset reset
     });
   });
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('c')])] })])], [cluster('c', [b.endpoint])]));
+  const plane = planeFor(t, [b]);
+  await plane.dp.apply(tcpToEndpoints(p, [b.endpoint]));
   const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
   const o = outcome(s);
   s.write('reset-me\n');
@@ -203,12 +154,8 @@ t.test('RST propagation: a backend reset resets the client, a client reset reset
 t.test('backpressure: 32 MiB echoed through a slow reader arrives intact', async (t) => {
   const b = await tcpBackend('echo', (s) => s.pipe(s));
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('c')])] })])], [cluster('c', [b.endpoint])]));
+  const plane = planeFor(t, [b]);
+  await plane.dp.apply(tcpToEndpoints(p, [b.endpoint]));
   const payload = randomBytes(32 * 1024 * 1024);
   const s = await connectTcp(plane.bound(`127.0.0.1|${p}`));
   const chunks: Buffer[] = [];
@@ -235,18 +182,13 @@ t.test('table updates: open connections keep their backend, new ones take the ne
   const one = await tcpBackend('one');
   const two = await tcpBackend('two');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await one.close();
-    await two.close();
-  });
+  const plane = planeFor(t, [one, two]);
   const clusters = [cluster('one', [one.endpoint]), cluster('two', [two.endpoint])];
-  await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('one')])] })])], clusters));
+  await plane.dp.apply(tcpTable(p, [l4route('r', [backend('one')])], clusters));
   const bound = plane.bound(`127.0.0.1|${p}`);
   const s1 = await connectTcp(bound);
   t.equal(await firstLine(s1), 'one');
-  await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP', { routes: [l4route('r', [backend('two')])] })])], clusters));
+  await plane.dp.apply(tcpTable(p, [l4route('r', [backend('two')])], clusters));
   t.equal(plane.bound(`127.0.0.1|${p}`), bound, 'same socket kept');
   const s2 = await connectTcp(bound);
   t.equal(await firstLine(s2), 'two', 'new connection uses the new table');
@@ -264,12 +206,8 @@ t.test('a port that cannot be bound is reported PortUnavailable', async (t) => {
   const blocker = net.createServer();
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   const p = (blocker.address() as net.AddressInfo).port;
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await new Promise<void>((resolve) => blocker.close(() => resolve()));
-  });
-  const report = await plane.dp.apply(table([port(p, 'TCP', [listener('tcp', 'TCP')])]));
+  const plane = planeFor(t, [{ close: () => new Promise<void>((resolve) => blocker.close(() => resolve())) }]);
+  const report = await plane.dp.apply(tcpTable(p, []));
   t.equal(report.listeners['default/gw/tcp'].programmed, false);
   t.equal(report.listeners['default/gw/tcp'].reason, 'PortUnavailable');
 });

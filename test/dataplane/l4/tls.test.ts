@@ -3,10 +3,10 @@ import { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import t from 'tap';
 import {
-  backend, cluster, connectTcp, connectTls, firstLine, freePort, l4route, listener, newPlane, outcome, port, readAll, sha256, table,
-  tcpBackend, testCA, tlsBackend, until,
+  backend, cluster, connectTcp, countingBackend, connectTls, firstLine, freePort, httpsWebListener, l4route, listener, outcome, passthroughListenerFor,
+  passthroughTable, planeFor, port, readAll, sha256, table, tcpBackend, testCA, tlsBackend, until,
 } from './fixtures/l4.js';
-import { backend as httpBackend, cluster as httpCluster, request, route as httpRoute, startEcho, vhost } from '../fixtures/helpers.js';
+import { cluster as httpCluster, request, startEcho } from '../fixtures/helpers.js';
 
 const ca = testCA();
 const certA = ca.issue(['a.example.com']);
@@ -17,12 +17,7 @@ t.test('passthrough: the SNI picks the route, the backend terminates TLS with it
   const a = await tlsBackend('A', certA);
   const b = await tlsBackend('B', certB);
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await a.close();
-    await b.close();
-  });
+  const plane = planeFor(t, [a, b]);
   const report = await plane.dp.apply(table([
     port(p, 'TLS', [listener('pass', 'TLS', {
       tlsMode: 'Passthrough',
@@ -55,14 +50,8 @@ t.test('passthrough: the SNI picks the route, the backend terminates TLS with it
 t.test('passthrough without SNI uses the route without hostnames; not TLS and slow clients are refused', async (t) => {
   const a = await tlsBackend('A', certA);
   const p = await freePort();
-  const plane = newPlane({ l4: { helloTimeoutMs: 300 } });
-  t.teardown(async () => {
-    await plane.dp.close();
-    await a.close();
-  });
-  await plane.dp.apply(table([
-    port(p, 'TLS', [listener('pass', 'TLS', { tlsMode: 'Passthrough', routes: [l4route('any', [backend('a')], [], 'TLSRoute')] })]),
-  ], [cluster('a', [a.endpoint])]));
+  const plane = planeFor(t, [a], { l4: { helloTimeoutMs: 300 } });
+  await plane.dp.apply(passthroughTable(p, [l4route('any', [backend('a')], [], 'TLSRoute')], [cluster('a', [a.endpoint])]));
   const gw = plane.bound(`127.0.0.1|${p}`);
   const s = await connectTls(gw, undefined, ca.certPem, { checkServerIdentity: () => undefined });
   t.equal(await firstLine(s), 'A sni=-', 'no SNI: catch-all route');
@@ -108,14 +97,8 @@ function splittingSocket(target: net.Socket): Duplex {
 t.test('passthrough: a ClientHello that arrives in pieces is reassembled', async (t) => {
   const a = await tlsBackend('A', certA);
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await a.close();
-  });
-  await plane.dp.apply(table([
-    port(p, 'TLS', [listener('pass', 'TLS', { tlsMode: 'Passthrough', routes: [l4route('exact', [backend('a')], ['a.example.com'], 'TLSRoute')] })]),
-  ], [cluster('a', [a.endpoint])]));
+  const plane = planeFor(t, [a]);
+  await plane.dp.apply(passthroughTable(p, [l4route('exact', [backend('a')], ['a.example.com'], 'TLSRoute')], [cluster('a', [a.endpoint])]));
   const raw = await connectTcp(plane.bound(`127.0.0.1|${p}`));
   const s = tls.connect({ socket: splittingSocket(raw), servername: 'a.example.com', ca: ca.certPem });
   t.equal(await firstLine(s), 'A sni=a.example.com');
@@ -124,21 +107,9 @@ t.test('passthrough: a ClientHello that arrives in pieces is reassembled', async
 });
 
 t.test('terminate: TLS ends at the gateway with the listener certificate, plaintext to the backend, half-close both ways', async (t) => {
-  const plain = await tcpBackend('plain', (s) => {
-    const chunks: Buffer[] = [];
-    s.write('plain\n');
-    s.on('data', (d: Buffer) => chunks.push(d));
-    s.on('end', () => {
-      const all = Buffer.concat(chunks);
-      s.end(`${all.length} ${sha256(all)}\n`);
-    });
-  });
+  const plain = await countingBackend('plain', 'plain\n');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await plain.close();
-  });
+  const plane = planeFor(t, [plain]);
   const report = await plane.dp.apply(table([
     port(p, 'TLS', [listener('term', 'TLS', { tlsMode: 'Terminate', hostname: 'tls.example.com', cert: gatewayCert, routes: [l4route('t', [backend('plain')], ['tls.example.com'], 'TLSRoute')] })]),
   ], [cluster('plain', [plain.endpoint])]));
@@ -162,11 +133,7 @@ t.test('terminate: a backend reset resets the client', async (t) => {
     s.on('data', () => s.resetAndDestroy());
   });
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
+  const plane = planeFor(t, [b]);
   await plane.dp.apply(table([
     port(p, 'TLS', [listener('term', 'TLS', { tlsMode: 'Terminate', cert: gatewayCert, routes: [l4route('t', [backend('b')], [], 'TLSRoute')] })]),
   ], [cluster('b', [b.endpoint])]));
@@ -180,12 +147,7 @@ t.test('mixed modes on one port (TLSRouteModeMixed): passthrough and terminate t
   const pass = await tlsBackend('passthrough-backend', certA);
   const plain = await tcpBackend('terminated-backend');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await pass.close();
-    await plain.close();
-  });
+  const plane = planeFor(t, [pass, plain]);
   await plane.dp.apply(table([
     port(p, 'TLS', [
       listener('tls-passthrough', 'TLS', { tlsMode: 'Passthrough', hostname: 'a.example.com', routes: [l4route('p', [backend('pass')], ['a.example.com'], 'TLSRoute')] }),
@@ -207,20 +169,11 @@ t.test('an HTTPS listener and a passthrough listener share a port: HTTP requests
   const web = await startEcho('web');
   const pass = await tlsBackend('pass', certA);
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await web.close();
-    await pass.close();
-  });
-  const httpsListener = {
-    ...listener('https', 'HTTPS', { hostname: '*.example.com', cert: gatewayCert }),
-    tlsMode: 'Terminate' as const,
-    virtualHosts: [vhost('*.example.com', [httpRoute('web', {}, { backends: [httpBackend('web')] })])],
-  };
+  const plane = planeFor(t, [web, pass]);
+  const httpsListener = httpsWebListener(gatewayCert);
   const report = await plane.dp.apply(table([
     port(p, 'HTTPS', [
-      listener('pass', 'TLS', { tlsMode: 'Passthrough', hostname: 'a.example.com', routes: [l4route('p', [backend('pass')], ['a.example.com'], 'TLSRoute')] }),
+      passthroughListenerFor('pass'),
       httpsListener,
     ]),
   ], [cluster('pass', [pass.endpoint]), httpCluster('web', [web.endpoint])]));
@@ -241,18 +194,9 @@ t.test('a port switching between HTTPS only and HTTPS shared with a passthrough 
   const web = await startEcho('web');
   const pass = await tlsBackend('pass', certA);
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await web.close();
-    await pass.close();
-  });
-  const httpsListener = {
-    ...listener('https', 'HTTPS', { hostname: '*.example.com', cert: gatewayCert }),
-    tlsMode: 'Terminate' as const,
-    virtualHosts: [vhost('*.example.com', [httpRoute('web', {}, { backends: [httpBackend('web')] })])],
-  };
-  const passListener = listener('pass', 'TLS', { tlsMode: 'Passthrough', hostname: 'a.example.com', routes: [l4route('p', [backend('pass')], ['a.example.com'], 'TLSRoute')] });
+  const plane = planeFor(t, [web, pass]);
+  const httpsListener = httpsWebListener(gatewayCert);
+  const passListener = passthroughListenerFor('pass');
   const clusters = [cluster('pass', [pass.endpoint]), httpCluster('web', [web.endpoint])];
   const get = async (): Promise<number> => (await request(p, '/', { host: 'www.example.com', tls: { servername: 'www.example.com', ca: ca.certPem } })).status;
   const passFirstLine = async (): Promise<string> => {

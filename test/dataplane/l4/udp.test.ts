@@ -1,19 +1,12 @@
 import t from 'tap';
 import { Registry } from 'prom-client';
-import { backend, cluster, freePort, invalidBackend, l4route, listener, newPlane, port, table, udpBackend, udpClient, until } from './fixtures/l4.js';
+import { backend, cluster, freePort, invalidBackend, planeFor, udpBackend, udpClient, udpRoute, udpTable, until } from './fixtures/l4.js';
 
 t.test('UDPRoute: datagrams both ways; one flow (one backend socket) per client address and port', async (t) => {
   const b = await udpBackend('dns');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  const report = await plane.dp.apply(table(
-    [port(p, 'UDP', [listener('udp', 'UDP', { routes: [l4route('r', [backend('c')], [], 'UDPRoute')] })])],
-    [cluster('c', [b.endpoint], 'udp')],
-  ));
+  const plane = planeFor(t, [b]);
+  const report = await plane.dp.apply(udpTable(p, [udpRoute('r', [backend('c')])], [cluster('c', [b.endpoint], 'udp')]));
   t.same(report.listeners['default/gw/udp'], { programmed: true });
   const gw = plane.bound(`127.0.0.1|${p}|udp`);
   const c1 = await udpClient(gw);
@@ -33,16 +26,8 @@ t.test('weights apply per flow: 2:1 over 6 clients is exactly 4:2', async (t) =>
   const a = await udpBackend('a');
   const b = await udpBackend('b');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await a.close();
-    await b.close();
-  });
-  await plane.dp.apply(table(
-    [port(p, 'UDP', [listener('udp', 'UDP', { routes: [l4route('w', [backend('a', 2), backend('b', 1)], [], 'UDPRoute')] })])],
-    [cluster('a', [a.endpoint], 'udp'), cluster('b', [b.endpoint], 'udp')],
-  ));
+  const plane = planeFor(t, [a, b]);
+  await plane.dp.apply(udpTable(p, [udpRoute('w', [backend('a', 2), backend('b', 1)])], [cluster('a', [a.endpoint], 'udp'), cluster('b', [b.endpoint], 'udp')]));
   const gw = plane.bound(`127.0.0.1|${p}|udp`);
   const answers: string[] = [];
   for (let i = 0; i < 6; i++) {
@@ -60,15 +45,8 @@ t.test('flows close after the idle timeout (logged once each), and the table is 
   const b = await udpBackend('echo');
   const p = await freePort();
   const registry = new Registry();
-  const plane = newPlane({ metrics: registry, l4: { udpIdleTimeoutMs: 600, udpMaxFlows: 2 } });
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  await plane.dp.apply(table(
-    [port(p, 'UDP', [listener('udp', 'UDP', { routes: [l4route('r', [backend('c')], [], 'UDPRoute')] })])],
-    [cluster('c', [b.endpoint], 'udp')],
-  ));
+  const plane = planeFor(t, [b], { metrics: registry, l4: { udpIdleTimeoutMs: 600, udpMaxFlows: 2 } });
+  await plane.dp.apply(udpTable(p, [udpRoute('r', [backend('c')])], [cluster('c', [b.endpoint], 'udp')]));
   const gw = plane.bound(`127.0.0.1|${p}|udp`);
   const clients = await Promise.all([udpClient(gw), udpClient(gw), udpClient(gw)]);
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
@@ -91,9 +69,8 @@ t.test('flows close after the idle timeout (logged once each), and the table is 
 
 t.test('a flow whose route has no usable backend gets no answer and one log line', async (t) => {
   const p = await freePort();
-  const plane = newPlane({ l4: { udpIdleTimeoutMs: 1000 } });
-  t.teardown(() => plane.dp.close());
-  await plane.dp.apply(table([port(p, 'UDP', [listener('udp', 'UDP', { routes: [l4route('r', [invalidBackend('RefNotPermitted')], [], 'UDPRoute')] })])]));
+  const plane = planeFor(t, [], { l4: { udpIdleTimeoutMs: 1000 } });
+  await plane.dp.apply(udpTable(p, [udpRoute('r', [invalidBackend('RefNotPermitted')])]));
   const c = await udpClient(plane.bound(`127.0.0.1|${p}|udp`));
   t.teardown(() => c.close());
   await t.rejects(c.ask('x', 200), /no UDP reply/);
@@ -107,12 +84,8 @@ t.test('a flow whose route has no usable backend gets no answer and one log line
 t.test('a backend that answers with ICMP unreachable closes the flow; the next datagram opens a new one', async (t) => {
   const dead = await freePort();
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(() => plane.dp.close());
-  await plane.dp.apply(table(
-    [port(p, 'UDP', [listener('udp', 'UDP', { routes: [l4route('r', [backend('dead')], [], 'UDPRoute')] })])],
-    [cluster('dead', [{ address: '127.0.0.1', port: dead }], 'udp')],
-  ));
+  const plane = planeFor(t, []);
+  await plane.dp.apply(udpTable(p, [udpRoute('r', [backend('dead')])], [cluster('dead', [{ address: '127.0.0.1', port: dead }], 'udp')]));
   const c = await udpClient(plane.bound(`127.0.0.1|${p}|udp`));
   t.teardown(() => c.close());
   await t.rejects(c.ask('x', 300), /no UDP reply/);
@@ -124,15 +97,8 @@ t.test('a backend that answers with ICMP unreachable closes the flow; the next d
 t.test('a UDP listener on every address (dual-stack) answers IPv4 clients from the address they used', async (t) => {
   const b = await udpBackend('any');
   const p = await freePort();
-  const plane = newPlane();
-  t.teardown(async () => {
-    await plane.dp.close();
-    await b.close();
-  });
-  await plane.dp.apply(table(
-    [port(p, 'UDP', [listener('udp', 'UDP', { routes: [l4route('r', [backend('c')], [], 'UDPRoute')] })], '')],
-    [cluster('c', [b.endpoint], 'udp')],
-  ));
+  const plane = planeFor(t, [b]);
+  await plane.dp.apply(udpTable(p, [udpRoute('r', [backend('c')])], [cluster('c', [b.endpoint], 'udp')], ''));
   const c = await udpClient(plane.bound(`|${p}|udp`));
   t.teardown(() => c.close());
   t.equal(await c.ask('v4'), 'any:v4');
