@@ -181,6 +181,12 @@ export class Http1Connection implements ResponseOwner {
     const req = this.#reading;
     this.#reading = null;
     req?.finishBody();
+    // A reader that stopped the socket for this body gets no more _read calls once the body has
+    // ended: the backpressure of this message is over, and reading must not stay stopped on it.
+    if (this.#bodyFull) {
+      this.#bodyFull = false;
+      if (this.active === null) this.#maybeResume();
+    }
   }
 
   // ---- requests and responses ----
