@@ -4,6 +4,7 @@
  * ServerResponse.writeHead all accept) so nothing is converted twice.
  */
 
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FrontRequest } from './front.js';
 
 const lowerCache = new Map<string, string>();
@@ -92,6 +93,13 @@ export function buildRequestHeaders(raw: readonly string[], host: string, client
     'x-forwarded-host', host,
   );
   return out;
+}
+
+/** Whether request headers announce a body: a Content-Length other than 0, or a transfer coding. */
+export function announcesBody(headers: IncomingHttpHeaders): boolean {
+  const cl = headers['content-length'];
+  if (cl !== undefined) return cl !== '0';
+  return headers['transfer-encoding'] !== undefined;
 }
 
 /** The upstream request headers of a client request (see buildRequestHeaders); `host` when it sent none. */

@@ -211,12 +211,12 @@ export class DataPlane {
 
 export { portKey };
 
-/** SLUICE_UPSTREAM_CLIENT=undici|native picks the plain-HTTP upstream client without a code change; default native. */
-/** SLUICE_HTTP_SERVER=node|native picks the cleartext HTTP/1.1 server without a code change; default native. */
+/** SLUICE_HTTP_SERVER=node|native picks the HTTP/1.1 server of HTTP and HTTPS ports without a code change; default native. */
 export function httpServerFromEnv(env: NodeJS.ProcessEnv = process.env): 'node' | 'native' {
   return env.SLUICE_HTTP_SERVER === 'node' ? 'node' : 'native';
 }
 
+/** SLUICE_UPSTREAM_CLIENT=undici|native picks the plain-HTTP upstream client without a code change; default native. */
 export function upstreamClientFromEnv(env: NodeJS.ProcessEnv = process.env): 'undici' | 'native' {
   return env.SLUICE_UPSTREAM_CLIENT === 'undici' ? 'undici' : 'native';
 }

@@ -10,6 +10,18 @@ interface TrackedSocket extends Socket {
 }
 
 /**
+ * How often an idle-connection sweep runs and after how many sweeps without
+ * use a connection is closed, for a keep-alive timeout of `idleMs`: node:http's
+ * own 1 s margin is added (a client reusing a connection right at the
+ * announced timeout still finds it open), and at most one sweep a second.
+ */
+export function idleSweepSchedule(idleMs: number): { readonly sweepMs: number; readonly limitTicks: number } {
+  const ms = idleMs + 1_000;
+  const sweepMs = Math.min(1_000, Math.max(25, Math.floor(ms / 8)));
+  return { sweepMs, limitTicks: Math.max(1, Math.ceil(ms / sweepMs)) };
+}
+
+/**
  * Closes idle HTTP/1.1 keep-alive connections after `idleMs` (plus node's
  * own 1 s margin), with one sweep per second instead of node:http's
  * keepAliveTimeout, which re-arms a socket timer twice per request (about
@@ -26,9 +38,7 @@ export class KeepAliveSweeper {
   readonly #sweep = (): void => this.sweep();
 
   constructor(idleMs: number) {
-    const ms = idleMs + 1_000;
-    this.#sweepMs = Math.min(1_000, Math.max(25, Math.floor(ms / 8)));
-    this.#limitTicks = Math.max(1, Math.ceil(ms / this.#sweepMs));
+    ({ sweepMs: this.#sweepMs, limitTicks: this.#limitTicks } = idleSweepSchedule(idleMs));
   }
 
   /** A request arrived on `socket`. */

@@ -180,6 +180,11 @@ export class PortServer {
     else (this.server as http.Server).closeIdleConnections();
   }
 
+  #closeAllConnections(): void {
+    if (this.#native !== undefined) this.#native.closeAllConnections();
+    else (this.server as http.Server).closeAllConnections();
+  }
+
   /** Bind. '' means every address: '::' dual-stack, or 0.0.0.0 without IPv6. Rejects with a ListenError. */
   async listen(): Promise<void> {
     const { address, port } = this.state;
@@ -245,8 +250,7 @@ export class PortServer {
       // Connections that finish a response later become idle: keep closing them.
       const idleSweep = setInterval(() => this.#closeIdleConnections(), 50);
       const force = setTimeout(() => {
-        if (this.#native !== undefined) this.#native.closeAllConnections();
-        else (server as http.Server).closeAllConnections();
+        this.#closeAllConnections();
         this.h2.destroyAll();
         for (const s of this.upgraded) s.destroy();
         this.upgraded.clear();

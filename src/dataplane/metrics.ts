@@ -147,9 +147,8 @@ export interface DroppedLinesSource {
  */
 export function registerAccessLogMetrics(registry: Registry, source: DroppedLinesSource): void {
   const name = 'sluice_access_log_dropped_lines_total';
-  if (registry.getSingleMetric(name) !== undefined) return;
   let reported = 0;
-  new Counter({
+  getOrCreate(registry, name, () => new Counter({
     name,
     help: 'Access log lines dropped because the log destination could not keep up',
     registers: [registry],
@@ -160,5 +159,5 @@ export function registerAccessLogMetrics(registry: Registry, source: DroppedLine
         reported += delta;
       }
     },
-  });
+  }));
 }

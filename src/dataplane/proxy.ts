@@ -6,7 +6,7 @@ import { formatHttpLine, isoTime, microsAsMillis, type AccessLogWriter } from '.
 import type { CompiledAction, CompiledBackend, CompiledListener, CompiledPort, CompiledRoute, RequestOp } from './compiled.js';
 import { corsResponseHeaders, isPreflight, originAllowed, preflightHeaders } from './cors.js';
 import { ClientAbortError, classifyUpstreamError, errorCode, RetryAbortError, UpstreamTimeoutError, type UpstreamFailure } from './errors.js';
-import { applyHeaderModifier, responseHeadersFromObject, responseHeadersFromRaw, setHost, upstreamRequestHeaders } from './headers.js';
+import { announcesBody, applyHeaderModifier, responseHeadersFromObject, responseHeadersFromRaw, setHost, upstreamRequestHeaders } from './headers.js';
 import { NativeH1Upstream, type RawResponseHandler } from './h1client.js';
 import { normalizeHost } from './hostindex.js';
 import type { DataPlaneMetrics, MetricHolder } from './metrics.js';
@@ -53,13 +53,6 @@ function onAttemptTimeout(pr: ProxyRequest): void {
 }
 function onRetryTimer(pr: ProxyRequest): void {
   pr.sendAttempt();
-}
-
-/** Whether a request carries a body (so it cannot be replayed for a retry). */
-function requestHasBody(req: FrontRequest): boolean {
-  const cl = req.headers['content-length'];
-  if (cl !== undefined) return cl !== '0';
-  return req.headers['transfer-encoding'] !== undefined;
 }
 
 /**
@@ -167,7 +160,8 @@ class ProxyRequest implements RawResponseHandler {
     this.upstreamPath = url.charCodeAt(0) === 47 ? url : absoluteToOrigin(url);
     const headers = upstreamRequestHeaders(req, host, this.port.scheme);
     this.upstreamHeaders = headers;
-    this.hasBody = requestHasBody(req);
+    // A request with a body cannot be replayed for a retry.
+    this.hasBody = announcesBody(req.headers);
     let mirrors: MirrorCopy[] | undefined;
     if (a.requestOps.length !== 0) mirrors = this.applyOps(a.requestOps, headers, mirrors);
     if (backend.requestOps.length !== 0) mirrors = this.applyOps(backend.requestOps, headers, mirrors);

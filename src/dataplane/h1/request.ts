@@ -1,6 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Socket } from 'node:net';
 import { Readable } from 'node:stream';
+import { announcesBody } from '../headers.js';
 
 /**
  * One request read by the HTTP/1.1 server: the fields of node's
@@ -58,10 +59,7 @@ export class Http1Request extends Readable {
 
   /** Whether the request announces a body (a length other than 0, or a transfer coding). */
   get announcesBody(): boolean {
-    const h = this.headers;
-    const cl = h['content-length'];
-    if (cl !== undefined) return cl !== '0';
-    return h['transfer-encoding'] !== undefined;
+    return announcesBody(this.headers);
   }
 
   /** Body bytes from the parser; false when the reader's buffer is full. */

@@ -190,7 +190,6 @@ export class Http1Response extends EventEmitter {
   write(chunk: Buffer | string): boolean {
     if (this.finished) return false;
     if (!this.headersSent) this.writeHead(this.statusCode);
-    const socket = this.owner.socket;
     if (!this.#hasBody) return true;
     const body = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
     if (body.length === 0) return this.#flushHead() ?? true;

@@ -2,6 +2,7 @@ import net, { type Socket } from 'node:net';
 import type { Logger } from '../../util/log.js';
 import { Http1Connection, type ConnectionHost } from './connection.js';
 import { hasPendingWrites } from './direct-write.js';
+import { idleSweepSchedule } from '../keepalive.js';
 import type { Http1Request } from './request.js';
 import type { Http1Response } from './response.js';
 
@@ -51,10 +52,7 @@ export class Http1Server implements ConnectionHost {
   constructor(opts: Http1ServerOptions, readonly handlers: Http1Handlers) {
     this.keepAliveTimeoutMs = opts.keepAliveTimeoutMs;
     this.logger = opts.logger;
-    // node:http's own margin: a client reusing a connection right at the announced timeout still finds it open.
-    const ms = opts.keepAliveTimeoutMs + 1_000;
-    this.#sweepMs = Math.min(1_000, Math.max(25, Math.floor(ms / 8)));
-    this.#limitTicks = Math.max(1, Math.ceil(ms / this.#sweepMs));
+    ({ sweepMs: this.#sweepMs, limitTicks: this.#limitTicks } = idleSweepSchedule(opts.keepAliveTimeoutMs));
     // allowHalfOpen: the connection decides what a client's FIN means (see Http1Connection).
     this.server = net.createServer({ allowHalfOpen: true, noDelay: true }, (socket) => this.accept(socket));
   }
